@@ -1,0 +1,12 @@
+"""Conflict kinds the server raises when an event breaks a domain rule. The event is
+still stored; the conflict is for an admin to resolve."""
+
+from enum import StrEnum
+
+
+class ConflictKind(StrEnum):
+    DOUBLE_ENTRY = "double_entry"  # one ticket admitted at two gates while offline
+    FORK = "fork"  # a different event under an already accepted seq
+    REVOKED_ADMITTED = "revoked_admitted"  # admitted offline after the server revoked it
+    RAFFLE_OUT_OF_RANGE = "raffle_out_of_range"
+    PIN_REDEEMED_TWICE = "pin_redeemed_twice"

@@ -1,0 +1,189 @@
+"""Wire messages of the device <-> server protocol (msgspec Structs, JSON on the wire).
+
+Endpoints (all JSON; device calls carry ``Authorization: Bearer <device token>``
+except enrollment; every request body carries ``protocol`` and ``schema``):
+
+POST /v1/enroll                 EnrollRequest        -> EnrollResponse        (201)
+POST /v1/enroll/status          EnrollStatusRequest  -> EnrollStatusResponse  (200)
+POST /v1/sync/push              PushRequest          -> PushResponse          (200)
+GET  /v1/sync/pull?cursor=C&limit=N&protocol=P&schema=S
+                                                     -> PullResponse          (200)
+Errors everywhere: a Problem body with the HTTP status given by ``PROBLEM_STATUS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from fieldpass.sync.events import Event
+
+Role = Literal["gate", "rsu", "petrol"]
+
+
+class Message(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False):
+    """Base of every request/response: unknown fields are an error, not silently dropped."""
+
+
+class Problem(Message):
+    """Every error answer. ``code`` is machine-readable; ``message`` is for people."""
+
+    code: str
+    message: str
+    expected_seq: int | None = None  # for ``gap``: the seq the server expects next
+    seq: int | None = None  # the seq the problem is about (fork, bad_hash, ...)
+
+
+#: HTTP status for each problem code (the server maps, the client interprets).
+PROBLEM_STATUS: dict[str, int] = {
+    "invalid": 400,
+    "bad_json": 400,
+    "bad_hash": 400,
+    "broken_chain": 400,
+    "invalid_event": 400,
+    "unauthorized": 401,
+    "bad_signature": 401,
+    "device_revoked": 403,
+    "forbidden": 403,
+    "not_found": 404,
+    "gap": 409,
+    "fork": 409,
+    "conflict": 409,
+    "wrong_device": 403,
+    "too_large": 413,
+    "upgrade_required": 426,
+    "rate_limited": 429,
+}
+
+
+class EnrollRequest(Message):
+    protocol: int
+    schema: int
+    role: Role
+    name: str
+    public_key: str  # Ed25519 raw public key, base64url
+
+
+class EnrollResponse(Message):
+    device_id: str
+    code: str  # short code an admin types to approve, e.g. "K7Q-4MX"
+    status: Literal["pending"]
+
+
+class EnrollStatusRequest(Message):
+    """Poll for approval; proves possession of the key by signing ``enroll-status:<device_id>:<at>``."""
+
+    protocol: int
+    schema: int
+    device_id: str
+    at: int  # device clock, epoch ms
+    signature: str
+
+
+class EnrollStatusResponse(Message):
+    status: Literal["pending", "approved", "revoked"]
+    device_id: str
+    role: Role
+    name: str
+    organization_id: str | None = None
+    event_id: str | None = None
+    gate_id: str | None = None
+    token: str | None = None  # bearer token, only while status is approved
+    certificate: str | None = None  # server signature over the canonical DeviceCertificate
+    server_public_key: str | None = None
+
+
+class DeviceCertificate(Message):
+    """What the server signs when approving a device (canonical sorted JSON of these fields)."""
+
+    device_id: str
+    public_key: str
+    role: Role
+    organization_id: str
+    issued_at: int
+
+
+class ClockSample(Message):
+    """Timestamps of the previous request/response exchange, for NTP-style offset estimation."""
+
+    t0: int  # device sent (device clock)
+    t1: int  # server received (server clock)
+    t2: int  # server replied (server clock)
+    t3: int  # device received (device clock)
+
+
+class PushRequest(Message):
+    protocol: int
+    schema: int
+    device_id: str
+    sent_at: int  # device clock
+    events: list[Event]
+    clock: ClockSample | None = None
+    unsynced: int = 0  # events still waiting on the device after this batch
+
+
+class PushResponse(Message):
+    accepted_seq: int  # highest seq the server holds for this device
+    received_at: int  # server clock when the request arrived (t1)
+    responded_at: int  # server clock when the answer was made (t2)
+    applied: int  # events newly applied by this request
+    duplicates: int  # events already held, acknowledged without applying again
+    conflicts: int  # conflicts raised by this request
+
+
+Op = Literal["upsert", "tombstone"]
+
+
+class Change(Message):
+    """One row of a device's slice. Tombstones carry deletes and revocations."""
+
+    seq: int
+    entity: str  # event | gate | ticket | admission | device
+    key: str
+    op: Op
+    data: dict[str, Any]
+
+
+class PullResponse(Message):
+    epoch: str
+    cursor: str  # opaque to the device: pass back as ``cursor``
+    changes: list[Change]
+    more: bool
+    server_time: int
+
+
+#: Request bounds shared by both sides.
+MAX_PUSH_EVENTS = 500
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_PULL_LIMIT = 10_000
+DEFAULT_PULL_LIMIT = 5_000
+
+
+def make_cursor(epoch: str, seq: int) -> str:
+    return f"{epoch}:{seq}"
+
+
+def parse_cursor(cursor: str | None) -> tuple[str | None, int]:
+    """(epoch, seq) from a cursor; an empty cursor is (None, 0). Raises ValueError."""
+    if not cursor:
+        return None, 0
+    epoch, sep, seq_text = cursor.rpartition(":")
+    if not sep or not epoch or not seq_text.isdigit():
+        raise ValueError("malformed cursor")
+    return epoch, int(seq_text)
+
+
+_decoders: dict[type, msgspec.json.Decoder] = {}
+
+
+def decode(message_type: type[msgspec.Struct], data: bytes) -> Any:
+    """Decode and validate JSON into ``message_type``; raises msgspec.ValidationError/DecodeError."""
+    decoder = _decoders.get(message_type)
+    if decoder is None:
+        decoder = _decoders[message_type] = msgspec.json.Decoder(message_type)
+    return decoder.decode(data)
+
+
+def encode(message: Any) -> bytes:
+    return msgspec.json.encode(message)
