@@ -1,0 +1,5 @@
+"""``python -m fieldpass`` runs the command line."""
+
+from fieldpass.cli import main
+
+main()
