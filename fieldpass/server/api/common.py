@@ -1,0 +1,50 @@
+"""Helpers the resources share: reading bounded bodies, decoding, answering JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+import msgspec
+
+from fieldpass.server.errors import ApiError
+from fieldpass.sync.messages import decode
+
+_encoder = msgspec.json.Encoder()
+
+
+def read_body(req: falcon.Request) -> bytes:
+    """The body, refusing more than the route's limit even without a Content-Length."""
+    limit = getattr(req.context, "body_limit", 0) or 0
+    data = req.bounded_stream.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError("too_large", f"request body is larger than {limit} bytes")
+    return data
+
+
+def decode_body(req: falcon.Request, message_type: type) -> Any:
+    """Decode JSON into a Struct: bad JSON -> bad_json, wrong/missing/unknown field -> invalid."""
+    data = read_body(req)
+    if not data.strip():
+        raise ApiError("bad_json", "request body is empty; a JSON object is required")
+    try:
+        return decode(message_type, data)
+    except msgspec.ValidationError as exc:
+        raise ApiError("invalid", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError("bad_json", f"malformed JSON: {exc}") from None
+
+
+def send(resp: falcon.Response, body: Any, status: int = 200) -> None:
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = body if isinstance(body, bytes) else _encoder.encode(body)
+
+
+def int_param(req: falcon.Request, name: str, default: int) -> int:
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise ApiError("invalid", f"{name} must be a non-negative integer")
+    return int(raw)

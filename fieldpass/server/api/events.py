@@ -1,0 +1,49 @@
+"""Admin event and gate endpoints (scoped to the caller's organization)."""
+
+from __future__ import annotations
+
+import falcon
+
+from fieldpass.server.api.base import Resource
+from fieldpass.server.api.common import decode_body, send
+from fieldpass.server.services import events
+
+
+class EventsResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, {"events": events.list_events(self.engine, req.context.org_id)})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = decode_body(req, events.EventCreate)
+        created = events.create_event(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            body,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+        )
+        send(resp, created, 201)
+
+
+class EventResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        send(resp, events.get_event(self.engine, req.context.org_id, event_id))
+
+
+class GatesResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        send(resp, {"gates": events.list_gates(self.engine, req.context.org_id, event_id)})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        body = decode_body(req, events.GateCreate)
+        created = events.create_gate(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            event_id,
+            body,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+        )
+        send(resp, created, 201)

@@ -1,0 +1,123 @@
+"""The central WSGI app: ``create_app(config, engine)`` wires routes, middleware, errors.
+
+Every error leaves as a Problem JSON body (``code``, ``message``); unexpected exceptions
+are logged with the request id and answered 500 ``internal`` without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+import msgspec
+import sqlalchemy as sa
+
+from fieldpass.server.api import (
+    admin_auth,
+    conflicts,
+    devices,
+    enroll,
+    events,
+    health,
+    reports,
+    sync,
+    tickets,
+)
+from fieldpass.server.config import ServerConfig
+from fieldpass.server.errors import ApiError
+from fieldpass.server.middleware import Authentication, BodyLimit, RequestContext
+
+log = logging.getLogger("fieldpass.server")
+_encoder = msgspec.json.Encoder()
+
+_HTTP_CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    411: "invalid",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _problem(resp: falcon.Response, status: int, body: dict[str, Any]) -> None:
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = _encoder.encode(body)
+
+
+def _handle_api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError, params) -> None:
+    _problem(resp, ex.status, ex.body())
+
+
+def _handle_http_error(
+    req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params
+) -> None:
+    status = ex.status_code
+    code = _HTTP_CODES.get(status, "error")
+    if status == 404:
+        message = f"no such route: {req.method} {req.path[:200]}"
+    elif status == 405:
+        message = f"method {req.method} is not allowed on {req.path[:200]}"
+    else:
+        message = ex.description or ex.title or "request refused"
+    for name, value in (ex.headers or {}).items():
+        resp.set_header(name, value)
+    _problem(resp, status, {"code": code, "message": message, "expected_seq": None, "seq": None})
+
+
+def _handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params) -> None:
+    request_id = getattr(req.context, "request_id", "?")
+    log.exception("unexpected error in %s %s (request %s)", req.method, req.path, request_id)
+    _problem(
+        resp,
+        500,
+        {
+            "code": "internal",
+            "message": f"internal server error (request id {request_id})",
+            "expected_seq": None,
+            "seq": None,
+        },
+    )
+
+
+def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
+    app = falcon.App(
+        middleware=[RequestContext(config), BodyLimit(config), Authentication(config, engine)]
+    )
+    app.req_options.auto_parse_form_urlencoded = False
+    app.req_options.strip_url_path_trailing_slash = True
+
+    def route(path: str, resource_type: type, suffix: str | None = None) -> None:
+        resource = resource_type(engine, config)
+        if suffix:
+            app.add_route(path, resource, suffix=suffix)
+        else:
+            app.add_route(path, resource)
+
+    route("/v1/health", health.HealthResource)
+    route("/v1/enroll", enroll.EnrollResource)
+    route("/v1/enroll/status", enroll.EnrollStatusResource)
+    route("/v1/sync/push", sync.PushResource)
+    route("/v1/sync/pull", sync.PullResource)
+    route("/v1/auth/login", admin_auth.LoginResource)
+    route("/v1/events", events.EventsResource)
+    route("/v1/events/{event_id}", events.EventResource)
+    route("/v1/events/{event_id}/gates", events.GatesResource)
+    route("/v1/events/{event_id}/tickets", tickets.TicketsResource)
+    route("/v1/events/{event_id}/tickets/import", tickets.TicketImportResource)
+    route("/v1/events/{event_id}/tickets/signed", tickets.SignedTicketResource)
+    route("/v1/events/{event_id}/tickets/{barcode}/revoke", tickets.TicketRevokeResource)
+    route("/v1/events/{event_id}/reports/attendance", reports.AttendanceResource)
+    route("/v1/devices", devices.DevicesResource)
+    route("/v1/devices/approve", devices.DeviceApproveResource)
+    route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)
+    route("/v1/conflicts", conflicts.ConflictsResource)
+
+    app.add_error_handler(Exception, _handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, _handle_http_error)
+    app.add_error_handler(ApiError, _handle_api_error)
+    return app

@@ -1,0 +1,83 @@
+"""Falcon middleware: request ids, body size limits, device/admin auth, org scoping.
+
+Each resource declares ``auth`` ("none" | "device" | "admin") and may declare
+``large_body = True`` (ticket import). Auth sets ``req.context.device`` or
+``req.context.org_id`` / ``req.context.admin`` so every query can be scoped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import falcon
+import sqlalchemy as sa
+
+from fieldpass.server.config import ServerConfig
+from fieldpass.server.errors import ApiError
+from fieldpass.server.services import auth, enrollment
+
+
+class RequestContext:
+    """Gives each request an id (echoed as X-Request-Id) and its server receive time."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        supplied = (req.get_header("X-Request-Id") or "")[:64]
+        req.context.request_id = supplied if supplied.isprintable() and supplied else None
+        if req.context.request_id is None:
+            req.context.request_id = uuid.uuid4().hex[:16]
+        req.context.received_at = self._config.clock()
+        resp.set_header("X-Request-Id", req.context.request_id)
+
+
+class BodyLimit:
+    """Refuses bodies over the route's limit before anything reads them."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
+    ) -> None:
+        large = resource is not None and getattr(resource, "large_body", False)
+        limit = self._config.max_import_bytes if large else self._config.max_body_bytes
+        req.context.body_limit = limit
+        if req.content_length is not None and req.content_length > limit:
+            raise ApiError("too_large", f"request body is larger than {limit} bytes")
+
+
+def _bearer(req: falcon.Request) -> str:
+    header = req.get_header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError("unauthorized", "missing bearer token (Authorization: Bearer <token>)")
+    return token.strip()
+
+
+class Authentication:
+    """Device tokens for device routes, admin tokens for admin routes; hashed lookups."""
+
+    def __init__(self, config: ServerConfig, engine: sa.Engine) -> None:
+        self._config = config
+        self._engine = engine
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
+    ) -> None:
+        if resource is None:
+            return
+        kind = getattr(resource, "auth", "admin")
+        if kind == "none":
+            return
+        token = _bearer(req)
+        if kind == "device":
+            req.context.device = enrollment.device_for_token(self._engine, token)
+            return
+        identity = auth.admin_for_token(self._engine, token, now=self._config.clock())
+        if identity.role == "viewer" and req.method not in ("GET", "HEAD"):
+            raise ApiError("forbidden", "viewers cannot change anything")
+        req.context.admin = identity
+        req.context.org_id = identity.organization_id

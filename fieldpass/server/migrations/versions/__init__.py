@@ -1,0 +1,1 @@
+"""Migration scripts, applied in order by ``fieldpass.server.db.init_db``."""

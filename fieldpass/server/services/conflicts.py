@@ -1,0 +1,56 @@
+"""Conflict records: raised once per dedup key, listed per organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fieldpass.server import schema
+from fieldpass.server.db import is_postgres, reading
+from fieldpass.server.services.common import loads
+from fieldpass.sync.clock import to_iso
+
+
+def record(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert conflicts whose dedup_key is new; returns how many were new."""
+    if not rows:
+        return 0
+    c = schema.conflicts
+    keys = [row["dedup_key"] for row in rows]
+    known = set(conn.execute(sa.select(c.c.dedup_key).where(c.c.dedup_key.in_(keys))).scalars())
+    fresh = {row["dedup_key"]: row for row in rows if row["dedup_key"] not in known}
+    if not fresh:
+        return 0
+    dialect_insert = postgresql.insert if is_postgres(conn) else sqlite.insert
+    conn.execute(
+        dialect_insert(c).on_conflict_do_nothing(index_elements=["dedup_key"]),
+        list(fresh.values()),
+    )
+    return len(fresh)
+
+
+def conflict_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "event_id": row.event_id,
+        "subject": row.subject,
+        "devices": loads(row.devices),
+        "details": loads(row.details),
+        "created_at": to_iso(row.created_at),
+        "resolved_at": to_iso(row.resolved_at),
+    }
+
+
+def list_conflicts(
+    engine: sa.Engine, org_id: str, event_id: str | None = None
+) -> list[dict[str, Any]]:
+    c = schema.conflicts
+    query = sa.select(c).where(c.c.organization_id == org_id)
+    if event_id:
+        query = query.where(c.c.event_id == event_id)
+    with reading(engine) as conn:
+        rows = conn.execute(query.order_by(c.c.id)).all()
+    return [conflict_view(row) for row in rows]

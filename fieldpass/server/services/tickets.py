@@ -1,0 +1,409 @@
+"""Tickets: all-or-nothing CSV import, revocation (tombstones), signed tickets, search."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+from fieldpass.server import schema
+from fieldpass.server.db import reading
+from fieldpass.server.errors import ApiError, not_found
+from fieldpass.server.services import changes
+from fieldpass.server.services.common import audit, clean_text, dumps
+from fieldpass.server.services.events import require_event
+from fieldpass.sync import signing
+from fieldpass.sync.checkin import REVOKED_STATUSES
+from fieldpass.sync.clock import to_iso
+from fieldpass.sync.codes import (
+    SIGNED_PREFIX,
+    InvalidCode,
+    SignedTicket,
+    encode_signed_ticket,
+    parse_code,
+)
+
+CSV_COLUMNS = ("barcode", "sector", "row", "seat", "holder_name", "status")
+REQUIRED_COLUMNS = ("barcode", "sector")
+TICKET_STATUSES = frozenset({"VALID"}) | REVOKED_STATUSES
+REVOKE_STATUSES = ("REVOKED", "CANCELLED", "REFUNDED", "BLACKLISTED")
+MAX_REPORTED_ERRORS = 1000
+_LIMITS = {"sector": 50, "row": 20, "seat": 20, "holder_name": 200}
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    line: int
+    barcode: str
+    sector: str
+    row: str
+    seat: str
+    holder: str
+    status: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+
+def validate_ticket_csv(text: str) -> tuple[list[TicketRow], list[RowError]]:
+    """Check every row of an import file; returns the rows and every problem found.
+
+    Pure, so the CLI and the server agree; the import is refused if any error exists.
+    """
+    errors: list[RowError] = []
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [RowError(1, "the file is empty")]
+    except csv.Error as exc:
+        return [], [RowError(1, f"unreadable CSV: {exc}")]
+    columns = [name.strip().lower() for name in header]
+    unknown = [name for name in columns if name not in CSV_COLUMNS]
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if unknown or missing or len(set(columns)) != len(columns):
+        problems = []
+        if unknown:
+            problems.append("unknown column(s) " + ", ".join(repr(u[:30]) for u in unknown))
+        if missing:
+            problems.append("missing column(s) " + ", ".join(missing))
+        if len(set(columns)) != len(columns):
+            problems.append("a column appears twice")
+        expected = ",".join(CSV_COLUMNS)
+        return [], [RowError(1, "; ".join(problems) + f" (expected header {expected})")]
+    index = {name: position for position, name in enumerate(columns)}
+    rows: list[TicketRow] = []
+    seen: dict[str, int] = {}
+    line = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(reader.line_num, f"unreadable CSV: {exc}"))
+            break
+        line = reader.line_num
+        if not record or all(not field.strip() for field in record):
+            continue
+        if len(record) != len(columns):
+            errors.append(RowError(line, f"expected {len(columns)} fields, found {len(record)}"))
+            continue
+        values = {name: record[position].strip() for name, position in index.items()}
+        row_errors = _check_row(values)
+        barcode = values["barcode"]
+        if not row_errors:
+            if barcode in seen:
+                row_errors.append(f"duplicate barcode {barcode!r} (also on line {seen[barcode]})")
+            else:
+                seen[barcode] = line
+        if row_errors:
+            errors.extend(RowError(line, message) for message in row_errors)
+            continue
+        rows.append(
+            TicketRow(
+                line=line,
+                barcode=barcode,
+                sector=values["sector"],
+                row=values.get("row", ""),
+                seat=values.get("seat", ""),
+                holder=values.get("holder_name", ""),
+                status=(values.get("status") or "VALID").upper(),
+            )
+        )
+    if not rows and not errors:
+        errors.append(RowError(max(line, 1), "the file has no ticket rows"))
+    return rows, errors
+
+
+def _check_row(values: dict[str, str]) -> list[str]:
+    problems = []
+    barcode = values["barcode"]
+    if not barcode:
+        problems.append("barcode is required")
+    elif barcode.startswith(SIGNED_PREFIX):
+        problems.append("barcode: signed-ticket codes cannot be imported")
+    else:
+        try:
+            parse_code(barcode)
+        except InvalidCode as exc:
+            problems.append(f"barcode: {exc}")
+    if not values["sector"]:
+        problems.append("sector is required")
+    for name, limit in _LIMITS.items():
+        value = values.get(name, "")
+        if len(value) > limit:
+            problems.append(f"{name} is longer than {limit} characters")
+        elif not value.isprintable():
+            problems.append(f"{name} contains control characters")
+    status = (values.get("status") or "VALID").upper()
+    if status not in TICKET_STATUSES:
+        allowed = ", ".join(sorted(TICKET_STATUSES))
+        problems.append(f"unknown status {status[:30]!r} (one of {allowed})")
+    return problems
+
+
+def ticket_change(ticket: dict[str, Any]) -> changes.NewChange:
+    """The pulled form of a ticket: an upsert while admissible, else a tombstone."""
+    if ticket["status"] in REVOKED_STATUSES:
+        data = {
+            "barcode": ticket["barcode"],
+            "event_id": ticket["event_id"],
+            "status": ticket["status"],
+            "status_reason": ticket["status_reason"],
+        }
+        return changes.NewChange(
+            ticket["event_id"], "ticket", ticket["barcode"], "tombstone", dumps(data)
+        )
+    data = {
+        "barcode": ticket["barcode"],
+        "event_id": ticket["event_id"],
+        "sector": ticket["sector"],
+        "row": ticket["row"],
+        "seat": ticket["seat"],
+        "holder": ticket["holder"],
+        "status": ticket["status"],
+        "status_reason": ticket["status_reason"],
+    }
+    return changes.NewChange(ticket["event_id"], "ticket", ticket["barcode"], "upsert", dumps(data))
+
+
+def import_tickets(
+    engine: sa.Engine, org_id: str, actor: str, event_id: str, body: bytes, *, now: int
+) -> dict[str, int]:
+    """Validate the whole file, then insert/update every row in one transaction."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError("invalid", f"the CSV is not UTF-8 (byte {exc.start})") from exc
+    rows, errors = validate_ticket_csv(text)
+    if errors:
+        shown = errors[:MAX_REPORTED_ERRORS]
+        raise ApiError(
+            "invalid_rows",
+            f"{len(errors)} invalid row(s); nothing was imported",
+            status=422,
+            extra={"errors": [{"line": e.line, "message": e.message} for e in shown]},
+        )
+    t = schema.tickets
+    with engine.begin() as conn:
+        require_event(conn, org_id, event_id)
+        existing = dict(
+            conn.execute(sa.select(t.c.barcode, t.c.id).where(t.c.event_id == event_id)).all()
+        )
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        new_changes: list[changes.NewChange] = []
+        for row in rows:
+            ticket = {
+                "event_id": event_id,
+                "barcode": row.barcode,
+                "sector": row.sector,
+                "row": row.row,
+                "seat": row.seat,
+                "holder": row.holder,
+                "status": row.status,
+                "status_reason": "" if row.status == "VALID" else row.status.lower(),
+                "updated_at": now,
+            }
+            ticket_id = existing.get(row.barcode)
+            if ticket_id is None:
+                inserts.append({**ticket, "created_at": now})
+            else:
+                updates.append({**ticket, "ticket_id": ticket_id})
+            new_changes.append(ticket_change(ticket))
+        if inserts:
+            conn.execute(sa.insert(t), inserts)
+        if updates:
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id == sa.bindparam("ticket_id"))
+                .values(
+                    sector=sa.bindparam("sector"),
+                    row=sa.bindparam("row"),
+                    seat=sa.bindparam("seat"),
+                    holder=sa.bindparam("holder"),
+                    status=sa.bindparam("status"),
+                    status_reason=sa.bindparam("status_reason"),
+                    updated_at=sa.bindparam("updated_at"),
+                ),
+                updates,
+            )
+        _ensure_sectors(conn, event_id, {row.sector for row in rows})
+        audit(
+            conn,
+            org_id=org_id,
+            actor=actor,
+            action="tickets.import",
+            subject=event_id,
+            at=now,
+            details={"imported": len(inserts), "updated": len(updates)},
+        )
+        changes.emit(conn, org_id, new_changes, now)
+    return {"imported": len(inserts), "updated": len(updates), "total": len(rows)}
+
+
+def _ensure_sectors(conn: sa.Connection, event_id: str, codes: set[str]) -> None:
+    s = schema.sectors
+    known = set(conn.execute(sa.select(s.c.code).where(s.c.event_id == event_id)).scalars())
+    missing = sorted(codes - known)
+    if missing:
+        conn.execute(sa.insert(s), [{"event_id": event_id, "code": code} for code in missing])
+
+
+def ticket_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "barcode": row.barcode,
+        "event_id": row.event_id,
+        "sector": row.sector,
+        "row": row.row,
+        "seat": row.seat,
+        "holder": row.holder,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "first_entry_at": to_iso(row.first_entry_at),
+        "first_entry_gate": row.first_entry_gate,
+        "first_entry_device": row.first_entry_device,
+    }
+
+
+class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+    status: str = "REVOKED"
+
+
+def revoke_ticket(
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    event_id: str,
+    barcode: str,
+    body: RevokeRequest,
+    *,
+    now: int,
+) -> dict[str, Any]:
+    reason = clean_text(body.reason, "reason", max_length=500)
+    status = body.status.strip().upper()
+    if status not in REVOKE_STATUSES:
+        raise ApiError("invalid", f"status must be one of {', '.join(REVOKE_STATUSES)}")
+    t = schema.tickets
+    with engine.begin() as conn:
+        require_event(conn, org_id, event_id)
+        row = conn.execute(
+            sa.select(t).where(t.c.event_id == event_id, t.c.barcode == barcode)
+        ).first()
+        if row is None:
+            raise not_found(f"ticket {barcode[:64]!r}")
+        conn.execute(
+            sa.update(t)
+            .where(t.c.id == row.id)
+            .values(status=status, status_reason=reason, updated_at=now)
+        )
+        ticket = {**row._asdict(), "status": status, "status_reason": reason}
+        changes.emit(conn, org_id, [ticket_change(ticket)], now)
+        audit(
+            conn,
+            org_id=org_id,
+            actor=actor,
+            action="ticket.revoke",
+            subject=f"{event_id}:{barcode}",
+            at=now,
+            details={"status": status, "reason": reason},
+        )
+        updated = conn.execute(sa.select(t).where(t.c.id == row.id)).one()
+    return ticket_view(updated)
+
+
+class SignedTicketRequest(msgspec.Struct, forbid_unknown_fields=True):
+    barcode: str
+    sector: str = ""
+    row: str = ""
+    seat: str = ""
+    holder: str = ""
+
+
+def issue_signed_ticket(
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    event_id: str,
+    body: SignedTicketRequest,
+    *,
+    now: int,
+) -> dict[str, str]:
+    """Sign a ticket with the event's key and store it, so gates accept it even offline."""
+    barcode = body.barcode.strip()
+    try:
+        if barcode.startswith(SIGNED_PREFIX):
+            raise InvalidCode("a barcode cannot start with FP1.")
+        parse_code(barcode)
+    except InvalidCode as exc:
+        raise ApiError("invalid", f"barcode: {exc}") from exc
+    sector = clean_text(body.sector, "sector", max_length=50, required=False)
+    row_text = clean_text(body.row, "row", max_length=20, required=False)
+    seat = clean_text(body.seat, "seat", max_length=20, required=False)
+    holder = clean_text(body.holder, "holder", max_length=200, required=False)
+    t = schema.tickets
+    with engine.begin() as conn:
+        event = require_event(conn, org_id, event_id)
+        taken = conn.execute(
+            sa.select(t.c.id).where(t.c.event_id == event_id, t.c.barcode == barcode)
+        ).first()
+        if taken is not None:
+            raise ApiError("conflict", f"ticket {barcode!r} already exists for this event")
+        signed = SignedTicket(
+            b=barcode,
+            e=event_id,
+            s=sector,
+            r=row_text,
+            n=seat,
+            h=holder,
+            vf=event.valid_from,
+            vt=event.valid_until,
+        )
+        code = encode_signed_ticket(signing.private_key_from_text(event.ticket_private_key), signed)
+        ticket = {
+            "event_id": event_id,
+            "barcode": barcode,
+            "sector": sector,
+            "row": row_text,
+            "seat": seat,
+            "holder": holder,
+            "status": "VALID",
+            "status_reason": "",
+        }
+        conn.execute(sa.insert(t).values(**ticket, signed=True, created_at=now, updated_at=now))
+        if sector:
+            _ensure_sectors(conn, event_id, {sector})
+        changes.emit(conn, org_id, [ticket_change(ticket)], now)
+        audit(conn, org_id=org_id, actor=actor, action="ticket.sign", subject=barcode, at=now)
+    return {"code": code}
+
+
+def search_tickets(
+    engine: sa.Engine, org_id: str, event_id: str, search: str, limit: int
+) -> list[dict[str, Any]]:
+    t = schema.tickets
+    limit = max(1, min(limit, 500))
+    query = sa.select(t).where(t.c.event_id == event_id)
+    text = search.strip()
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            sa.or_(
+                t.c.barcode.like(escaped + "%", escape="\\"),
+                sa.func.lower(t.c.holder).like("%" + escaped.lower() + "%", escape="\\"),
+            )
+        )
+    with reading(engine) as conn:
+        require_event(conn, org_id, event_id)
+        rows = conn.execute(query.order_by(t.c.barcode).limit(limit)).all()
+    return [ticket_view(row) for row in rows]

@@ -1,0 +1,73 @@
+"""WSGI entry points: real gunicorn run programmatically, and a module-level app.
+
+``gunicorn 'fieldpass.server.wsgi:application'`` works with ``FIELDPASS_DB`` set; the
+app is built on the first request in each worker (nothing is configured at import).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from fieldpass.server.app import create_app
+from fieldpass.server.config import ServerConfig
+from fieldpass.server.db import make_engine
+
+DEFAULT_BIND = "127.0.0.1:8080"
+
+
+def make_application(db_url: str, config: ServerConfig | None = None):
+    """App factory: one engine per process (call after gunicorn forks)."""
+    return create_app(config or ServerConfig(), make_engine(db_url))
+
+
+class FieldpassGunicorn(BaseApplication):
+    """Gunicorn with options from the command line instead of a config file."""
+
+    def __init__(self, app_factory: Callable[[], Any], options: dict[str, Any]) -> None:
+        self._app_factory = app_factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self._app_factory()
+
+
+def serve(db_url: str, bind: str = DEFAULT_BIND, workers: int = 2, threads: int = 4) -> None:
+    options = {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "accesslog": "-",
+        "errorlog": "-",
+        "timeout": 60,
+    }
+    FieldpassGunicorn(lambda: make_application(db_url), options).run()
+
+
+_app = None
+_app_lock = threading.Lock()
+
+
+def application(environ: dict, start_response):
+    """Module-level WSGI callable reading the database URL from FIELDPASS_DB."""
+    global _app
+    if _app is None:
+        with _app_lock:
+            if _app is None:
+                url = os.environ.get("FIELDPASS_DB")
+                if not url:
+                    start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+                    return [b"FIELDPASS_DB is not set\n"]
+                _app = make_application(url)
+    return _app(environ, start_response)
