@@ -1,0 +1,99 @@
+"""The device's identity and assignment (device.json) and its private key (device.key)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fieldpass.device.errors import DeviceError
+from fieldpass.sync import signing
+
+STATUSES = ("pending", "approved", "revoked")
+
+
+@dataclass
+class DeviceIdentity:
+    """What the server told this device about itself, plus where the server is."""
+
+    device_id: str
+    name: str
+    role: str
+    server_url: str
+    status: str = "pending"  # pending | approved | revoked
+    token: str | None = None
+    organization_id: str | None = None
+    event_id: str | None = None
+    gate_id: str | None = None
+    certificate: str | None = None
+    server_public_key: str | None = None
+    code: str | None = None  # enrollment code the admin approves
+    public_key: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> DeviceIdentity:
+        """Read device.json; DeviceError ``not_enrolled`` / ``bad_identity``."""
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise DeviceError(
+                "not_enrolled", "this device is not enrolled (run: fieldpass device enroll)"
+            ) from exc
+        try:
+            data: Any = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DeviceError("bad_identity", f"{path} is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise DeviceError("bad_identity", f"{path} is not a JSON object")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        missing = [n for n in ("device_id", "name", "role", "server_url") if n not in values]
+        if missing:
+            raise DeviceError("bad_identity", f"{path} lacks {', '.join(missing)}")
+        identity = cls(**values)
+        if identity.status not in STATUSES:
+            raise DeviceError("bad_identity", f"{path} has unknown status {identity.status!r}")
+        return identity
+
+    def save(self, path: Path) -> None:
+        """Atomic write (temp file, fsync, rename): a crash leaves the old or the new file."""
+        atomic_write(path, json.dumps(asdict(self), indent=2, sort_keys=True).encode(), 0o600)
+
+
+def atomic_write(path: Path, data: bytes, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write the private key readable by the owner only (0600)."""
+    atomic_write(path, (signing.private_key_to_text(key) + "\n").encode("ascii"), 0o600)
+
+
+def load_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError as exc:
+        raise DeviceError("not_enrolled", f"device key {path} is missing") from exc
+    except UnicodeDecodeError as exc:
+        raise DeviceError("bad_key", f"device key {path} is not a key file") from exc
+    try:
+        return signing.private_key_from_text(text)
+    except (signing.EncodingError, ValueError) as exc:
+        raise DeviceError("bad_key", f"device key {path} is not a valid Ed25519 key") from exc

@@ -1,0 +1,682 @@
+"""The device's local SQLite store: pulled slice, own scans, presence and the outbox.
+
+One file in WAL mode with ``synchronous=FULL`` so a committed scan survives power loss.
+Connections are per thread (Textual workers and the UI thread both use the store).
+Every multi-row change is one transaction. Nothing in the outbox is ever deleted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fieldpass.device.errors import DeviceError
+from fieldpass.sync.clock import Clock, system_clock
+from fieldpass.sync.events import GENESIS_HASH, Event, build_event
+from fieldpass.sync.messages import Change
+
+BUSY_TIMEOUT_MS = 5000
+
+#: Schema migrations, applied in order; PRAGMA user_version is the index of the last one.
+MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY, organization_id TEXT, name TEXT NOT NULL DEFAULT '',
+        venue TEXT, starts_at INTEGER, ends_at INTEGER, valid_from INTEGER,
+        valid_until INTEGER, ticket_public_key TEXT, status TEXT
+    );
+    CREATE TABLE gates (
+        id TEXT PRIMARY KEY, event_id TEXT, name TEXT NOT NULL DEFAULT '', sectors TEXT
+    );
+    CREATE TABLE tickets (
+        barcode TEXT PRIMARY KEY, event_id TEXT NOT NULL, sector TEXT NOT NULL DEFAULT '',
+        "row" TEXT NOT NULL DEFAULT '', seat TEXT NOT NULL DEFAULT '',
+        holder TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'VALID',
+        status_reason TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    CREATE INDEX tickets_holder ON tickets (lower(holder));
+    CREATE TABLE admissions (
+        key TEXT PRIMARY KEY, barcode TEXT NOT NULL, event_id TEXT,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')), at INTEGER NOT NULL,
+        device_id TEXT, gate_id TEXT, gate_name TEXT, own INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX admissions_barcode ON admissions (barcode);
+    CREATE TABLE ticket_presence (
+        barcode TEXT PRIMARY KEY, inside INTEGER NOT NULL DEFAULT 0,
+        first_entry_at INTEGER, first_entry_gate TEXT, first_entry_device TEXT,
+        first_entry_key TEXT, last_move_at INTEGER, last_move_key TEXT,
+        entries INTEGER NOT NULL DEFAULT 0, exits INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX ticket_presence_inside ON ticket_presence (inside) WHERE inside = 1;
+    -- Presence is derived from admissions by this trigger, so it is updated in the same
+    -- transaction as the admission, whatever order admissions arrive in:
+    -- first entry = earliest entry (ties by key); inside = direction of the latest move.
+    CREATE TRIGGER admissions_presence AFTER INSERT ON admissions BEGIN
+        INSERT OR IGNORE INTO ticket_presence (barcode) VALUES (NEW.barcode);
+        UPDATE ticket_presence SET
+            inside = CASE WHEN last_move_at IS NULL OR NEW.at > last_move_at
+                     OR (NEW.at = last_move_at AND NEW.key > last_move_key)
+                     THEN NEW.direction = 'in' ELSE inside END,
+            last_move_key = CASE WHEN last_move_at IS NULL OR NEW.at > last_move_at
+                     OR (NEW.at = last_move_at AND NEW.key > last_move_key)
+                     THEN NEW.key ELSE last_move_key END,
+            last_move_at = CASE WHEN last_move_at IS NULL OR NEW.at > last_move_at
+                     OR (NEW.at = last_move_at AND NEW.key > last_move_key)
+                     THEN NEW.at ELSE last_move_at END,
+            first_entry_gate = CASE WHEN NEW.direction = 'in' AND (first_entry_at IS NULL
+                     OR NEW.at < first_entry_at
+                     OR (NEW.at = first_entry_at AND NEW.key < first_entry_key))
+                     THEN NEW.gate_name ELSE first_entry_gate END,
+            first_entry_device = CASE WHEN NEW.direction = 'in' AND (first_entry_at IS NULL
+                     OR NEW.at < first_entry_at
+                     OR (NEW.at = first_entry_at AND NEW.key < first_entry_key))
+                     THEN NEW.device_id ELSE first_entry_device END,
+            first_entry_key = CASE WHEN NEW.direction = 'in' AND (first_entry_at IS NULL
+                     OR NEW.at < first_entry_at
+                     OR (NEW.at = first_entry_at AND NEW.key < first_entry_key))
+                     THEN NEW.key ELSE first_entry_key END,
+            first_entry_at = CASE WHEN NEW.direction = 'in' AND (first_entry_at IS NULL
+                     OR NEW.at < first_entry_at
+                     OR (NEW.at = first_entry_at AND NEW.key < first_entry_key))
+                     THEN NEW.at ELSE first_entry_at END,
+            entries = entries + (NEW.direction = 'in'),
+            exits = exits + (NEW.direction = 'out')
+        WHERE barcode = NEW.barcode;
+    END;
+    CREATE TABLE scans (
+        seq INTEGER PRIMARY KEY, code TEXT NOT NULL, code_length INTEGER NOT NULL,
+        barcode TEXT, mode TEXT NOT NULL, result TEXT NOT NULL, reason TEXT NOT NULL,
+        moved TEXT, holder TEXT NOT NULL DEFAULT '', sector TEXT NOT NULL DEFAULT '',
+        "row" TEXT NOT NULL DEFAULT '', seat TEXT NOT NULL DEFAULT '',
+        first_entry_at INTEGER, first_entry_gate TEXT, scanned_at INTEGER NOT NULL
+    );
+    CREATE INDEX scans_code ON scans (code, seq);
+    CREATE TABLE scan_counters (
+        id INTEGER PRIMARY KEY CHECK (id = 1), admitted INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0, scans INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO scan_counters (id) VALUES (1);
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, device_time INTEGER NOT NULL,
+        payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+        signature TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+]
+
+#: Meta keys.
+CURSOR = "cursor"
+EPOCH = "epoch"
+LAST_SYNC_AT = "last_sync_at"
+LAST_PUSH_AT = "last_push_at"
+LAST_PULL_AT = "last_pull_at"
+ONLINE = "online"
+LAST_ERROR = "last_error"
+ACCEPTED_SEQ = "accepted_seq"
+FORK_SEQ = "fork_seq"
+CLOCK_OFFSET_MS = "clock_offset_ms"
+ROUND_TRIP_MS = "round_trip_ms"
+LAST_CLOCK_SAMPLE = "last_clock_sample"
+ASSIGNMENT = "assignment"
+
+_INT_META = {
+    LAST_SYNC_AT,
+    LAST_PUSH_AT,
+    LAST_PULL_AT,
+    ACCEPTED_SEQ,
+    FORK_SEQ,
+    CLOCK_OFFSET_MS,
+    ROUND_TRIP_MS,
+}
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What the device knows about its sync state (``online`` is the last known state)."""
+
+    unsynced: int
+    last_sync_at: int | None
+    last_push_at: int | None
+    last_pull_at: int | None
+    cursor: str | None
+    epoch: str | None
+    online: bool | None
+    last_error: str | None
+    accepted_seq: int
+    fork_seq: int | None
+    last_seq: int
+    clock_offset_ms: int
+    tickets: int
+
+
+@dataclass(frozen=True)
+class AppendedEvent:
+    """An event just written to the outbox inside the caller's transaction."""
+
+    seq: int
+    hash: str
+
+
+_payload_encoder = msgspec.json.Encoder(order="sorted")
+_payload_decoder = msgspec.json.Decoder(dict[str, Any])
+
+_TICKET_UPSERT = (
+    'INSERT INTO tickets (barcode, event_id, sector, "row", seat, holder, status, status_reason)'
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (barcode) DO UPDATE SET"
+    ' event_id = excluded.event_id, sector = excluded.sector, "row" = excluded."row",'
+    " seat = excluded.seat, holder = excluded.holder, status = excluded.status,"
+    " status_reason = excluded.status_reason"
+)
+_TICKET_TOMBSTONE = (
+    "INSERT INTO tickets (barcode, event_id, status, status_reason) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (barcode) DO UPDATE SET event_id = excluded.event_id,"
+    " status = excluded.status, status_reason = excluded.status_reason"
+)
+_EVENT_UPSERT = (
+    "INSERT OR REPLACE INTO events (id, organization_id, name, venue, starts_at, ends_at,"
+    " valid_from, valid_until, ticket_public_key, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_GATE_UPSERT = "INSERT OR REPLACE INTO gates (id, event_id, name, sectors) VALUES (?, ?, ?, ?)"
+_ADMISSION_INSERT = (
+    "INSERT OR IGNORE INTO admissions (key, barcode, event_id, direction, at, device_id,"
+    " gate_id, gate_name, own) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ticket_row(c: Change) -> tuple:
+    d = c.data
+    return (
+        c.key,
+        _text(d.get("event_id")),
+        _text(d.get("sector")),
+        _text(d.get("row")),
+        _text(d.get("seat")),
+        _text(d.get("holder")),
+        _text(d.get("status")) or "VALID",
+        _text(d.get("status_reason")),
+    )
+
+
+def _ticket_tombstone_row(c: Change) -> tuple:
+    d = c.data
+    return (
+        c.key,
+        _text(d.get("event_id")),
+        _text(d.get("status")) or "REVOKED",
+        _text(d.get("status_reason")),
+    )
+
+
+def _event_row(c: Change) -> tuple:
+    d = c.data
+    return (
+        c.key,
+        d.get("organization_id"),
+        _text(d.get("name")),
+        d.get("venue"),
+        _int_or_none(d.get("starts_at")),
+        _int_or_none(d.get("ends_at")),
+        _int_or_none(d.get("valid_from")),
+        _int_or_none(d.get("valid_until")),
+        d.get("ticket_public_key"),
+        d.get("status"),
+    )
+
+
+def _gate_row(c: Change) -> tuple:
+    d = c.data
+    sectors = d.get("sectors")
+    if not isinstance(sectors, list):
+        sectors = None  # null (or anything unexpected) means every sector
+    encoded = None if sectors is None else msgspec.json.encode([str(s) for s in sectors]).decode()
+    return (c.key, d.get("event_id"), _text(d.get("name")), encoded)
+
+
+def _admission_row(c: Change) -> tuple | None:
+    d = c.data
+    direction = d.get("direction")
+    at = _int_or_none(d.get("at"))
+    barcode = d.get("barcode")
+    if direction not in ("in", "out") or at is None or not isinstance(barcode, str):
+        return None  # not an admission this protocol version understands: skip, keep going
+    return (
+        c.key,
+        barcode,
+        d.get("event_id"),
+        direction,
+        at,
+        d.get("device_id"),
+        d.get("gate_id"),
+        d.get("gate_name"),
+        0,
+    )
+
+
+class Store:
+    """Domain operations over the device database; safe to share across threads."""
+
+    def __init__(self, path: Path, clock: Clock = system_clock) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.device_id = ""  # set by open_device / GateService: the owner of the outbox
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, clock: Clock = system_clock) -> Store:
+        """Open (creating and migrating) the store; DeviceError ``store_corrupt`` if unusable."""
+        store = cls(path, clock)
+        try:
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            store.close()
+            raise DeviceError("store_corrupt", f"cannot open store {path}: {exc}") from exc
+        return store
+
+    # -- connections and transactions -------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit mode; transactions are explicit)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # check_same_thread=False only so close() can close every thread's connection;
+            # each connection is still used by the thread that opened it.
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils view of this thread's connection (for reads and tooling)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite_utils.Database(self.conn)
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn  # nested use joins the outer transaction
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise DeviceError(
+                "store_corrupt", f"store schema {version} is newer than this software"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(MIGRATIONS[number]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # -- meta ----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]) if key in _INT_META else row[0]
+
+    def set_meta(self, **values: Any) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(k, None if v is None else str(v)) for k, v in values.items()],
+            )
+
+    # -- pulled data ---------------------------------------------------------------------
+
+    def apply_changes(self, changes: list[Change], cursor: str, epoch: str) -> None:
+        """Apply one pulled page and its cursor in one transaction (resumable after a kill).
+
+        Consecutive changes of the same entity and op are written with one executemany,
+        which keeps server order while avoiding per-row round trips.
+        """
+        with self.transaction() as conn:
+            start = 0
+            total = len(changes)
+            while start < total:
+                first = changes[start]
+                end = start + 1
+                while (
+                    end < total
+                    and changes[end].entity == first.entity
+                    and changes[end].op == first.op
+                ):
+                    end += 1
+                self._apply_run(conn, first.entity, first.op, changes[start:end])
+                start = end
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(CURSOR, cursor), (EPOCH, epoch)],
+            )
+
+    @staticmethod
+    def _apply_run(conn: sqlite3.Connection, entity: str, op: str, run: list[Change]) -> None:
+        upsert = op == "upsert"
+        if entity == "ticket":
+            if upsert:
+                conn.executemany(_TICKET_UPSERT, [_ticket_row(c) for c in run])
+            else:
+                conn.executemany(_TICKET_TOMBSTONE, [_ticket_tombstone_row(c) for c in run])
+        elif entity == "event":
+            if upsert:
+                conn.executemany(_EVENT_UPSERT, [_event_row(c) for c in run])
+            else:
+                conn.executemany("DELETE FROM events WHERE id = ?", [(c.key,) for c in run])
+        elif entity == "gate":
+            if upsert:
+                conn.executemany(_GATE_UPSERT, [_gate_row(c) for c in run])
+            else:
+                conn.executemany("DELETE FROM gates WHERE id = ?", [(c.key,) for c in run])
+        elif entity == "admission" and upsert:
+            rows = [row for c in run if (row := _admission_row(c)) is not None]
+            conn.executemany(_ADMISSION_INSERT, rows)
+        # other entities (device, admission tombstones): nothing a gate keeps
+
+    def reset_pulled_data(self) -> None:
+        """The server's epoch changed: drop everything pulled and the cursor, keep own data.
+
+        Presence is rebuilt from the device's own admissions by re-inserting them.
+        """
+        with self.transaction() as conn:
+            own = conn.execute(
+                "SELECT key, barcode, event_id, direction, at, device_id, gate_id, gate_name, own"
+                " FROM admissions WHERE own = 1"
+            ).fetchall()
+            for table in ("tickets", "gates", "events", "admissions", "ticket_presence"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.executemany(_ADMISSION_INSERT, own)
+            conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (CURSOR, EPOCH))
+
+    def ensure_assignment(self, event_id: str | None, gate_id: str | None) -> bool:
+        """Drop pulled data if the device was re-assigned (its cursor belongs to another
+        slice); returns True when it did."""
+        assignment = f"{event_id or ''}/{gate_id or ''}"
+        previous = self.get_meta(ASSIGNMENT)
+        if previous == assignment:
+            return False
+        changed = previous is not None and self.get_meta(CURSOR) is not None
+        if changed:
+            self.reset_pulled_data()
+        self.set_meta(**{ASSIGNMENT: assignment})
+        return changed
+
+    # -- reads used by the gate ------------------------------------------------------------
+
+    def ticket(self, barcode: str) -> tuple | None:
+        cur = self.conn.execute(
+            'SELECT barcode, event_id, sector, "row", seat, holder, status, status_reason'
+            " FROM tickets WHERE barcode = ?",
+            (barcode,),
+        )
+        return cur.fetchone()
+
+    def presence(self, barcode: str) -> tuple | None:
+        """(inside, first_entry_at, first_entry_gate, first_entry_device, entries, exits)."""
+        return self.conn.execute(
+            "SELECT inside, first_entry_at, first_entry_gate, first_entry_device, entries, exits"
+            " FROM ticket_presence WHERE barcode = ?",
+            (barcode,),
+        ).fetchone()
+
+    def event_row(self, event_id: str | None) -> tuple | None:
+        """(id, name, valid_from, valid_until, ticket_public_key) of a pulled event."""
+        if event_id is None:
+            return None
+        return self.conn.execute(
+            "SELECT id, name, valid_from, valid_until, ticket_public_key FROM events WHERE id = ?",
+            (event_id,),
+        ).fetchone()
+
+    def gate_row(self, gate_id: str | None) -> tuple[str, str, list[str] | None] | None:
+        """(id, name, sectors or None) of a pulled gate."""
+        if gate_id is None:
+            return None
+        row = self.conn.execute(
+            "SELECT id, name, sectors FROM gates WHERE id = ?", (gate_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        sectors = None if row[2] is None else msgspec.json.decode(row[2], type=list[str])
+        return row[0], row[1], sectors
+
+    def ticket_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0]
+
+    def search_tickets(self, text: str, limit: int = 20) -> list[tuple]:
+        """Tickets whose holder starts with (then contains) ``text``, or whose barcode is it."""
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot bind
+        needle = text.strip().lower()
+        if not needle or limit <= 0:
+            return []
+        cols = 'barcode, event_id, sector, "row", seat, holder, status, status_reason'
+        found: dict[str, tuple] = {}
+        row = self.conn.execute(f"SELECT {cols} FROM tickets WHERE barcode = ?", (text.strip(),))
+        for r in row.fetchall():
+            found[r[0]] = r
+        if ord(needle[-1]) < 0x10FFFF:
+            upper = needle[:-1] + chr(ord(needle[-1]) + 1)
+            for r in self.conn.execute(
+                f"SELECT {cols} FROM tickets WHERE lower(holder) >= ? AND lower(holder) < ?"
+                " ORDER BY lower(holder) LIMIT ?",
+                (needle, upper, limit),
+            ):
+                found.setdefault(r[0], r)
+        if len(found) < limit:
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            for r in self.conn.execute(
+                f"SELECT {cols} FROM tickets WHERE lower(holder) LIKE ? ESCAPE '\\'"
+                " ORDER BY lower(holder) LIMIT ?",
+                (f"%{escaped}%", limit),
+            ):
+                found.setdefault(r[0], r)
+        return list(found.values())[:limit]
+
+    def inside_count(self) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM ticket_presence WHERE inside = 1"
+        ).fetchone()[0]
+
+    def scan_counters(self) -> tuple[int, int, int]:
+        """(admitted, rejected, scans) of this device."""
+        return self.conn.execute(
+            "SELECT admitted, rejected, scans FROM scan_counters WHERE id = 1"
+        ).fetchone()
+
+    def last_scan_of(self, code: str) -> tuple | None:
+        """The newest own scan of exactly this (cut) code, for debouncing."""
+        return self.conn.execute(
+            'SELECT seq, code, barcode, mode, result, reason, holder, sector, "row", seat,'
+            " first_entry_at, first_entry_gate, scanned_at FROM scans WHERE code = ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (code,),
+        ).fetchone()
+
+    # -- outbox ----------------------------------------------------------------------------
+
+    def append_event(
+        self,
+        conn: sqlite3.Connection,
+        key: Ed25519PrivateKey,
+        *,
+        device_id: str,
+        kind: str,
+        device_time: int,
+        payload: dict[str, Any],
+    ) -> AppendedEvent:
+        """Add the next chained, signed event; call inside ``transaction()``."""
+        last = conn.execute("SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+        event = build_event(
+            key,
+            device_id=device_id,
+            seq=seq,
+            kind=kind,
+            device_time=device_time,
+            payload=payload,
+            prev_hash=prev_hash,
+        )
+        conn.execute(
+            "INSERT INTO outbox (seq, kind, device_time, payload, prev_hash, hash, signature)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                kind,
+                device_time,
+                _payload_encoder.encode(payload).decode("utf-8"),
+                prev_hash,
+                event.hash,
+                event.signature,
+            ),
+        )
+        return AppendedEvent(seq, event.hash)
+
+    def events_after(self, device_id: str, after_seq: int, limit: int) -> list[Event]:
+        """Outbox events with seq > ``after_seq`` in seq order, at most ``limit``."""
+        rows = self.conn.execute(
+            "SELECT seq, kind, device_time, payload, prev_hash, hash, signature FROM outbox"
+            " WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        ).fetchall()
+        return [
+            Event(
+                device_id=device_id,
+                seq=r[0],
+                kind=r[1],
+                device_time=r[2],
+                payload=_payload_decoder.decode(r[3]),
+                prev_hash=r[4],
+                hash=r[5],
+                signature=r[6],
+            )
+            for r in rows
+        ]
+
+    def pending_events(self, limit: int, device_id: str | None = None) -> list[Event]:
+        """Events the server has not accepted yet, oldest first."""
+        return self.events_after(device_id or self.device_id, self.accepted_seq(), limit)
+
+    def last_seq(self) -> int:
+        row = self.conn.execute("SELECT MAX(seq) FROM outbox").fetchone()
+        return row[0] or 0
+
+    def accepted_seq(self) -> int:
+        return self.get_meta(ACCEPTED_SEQ) or 0
+
+    def record_accepted(self, accepted_seq: int) -> None:
+        """The server holds every event up to ``accepted_seq`` (it may be lower than before:
+        a restored server lost events, which are then pushed again)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE outbox SET pushed = (seq <= ?)", (accepted_seq,))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (ACCEPTED_SEQ, str(accepted_seq)),
+            )
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status(self) -> DeviceStatus:
+        meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+        def as_int(key: str) -> int | None:
+            value = meta.get(key)
+            return None if value is None else int(value)
+
+        accepted = as_int(ACCEPTED_SEQ) or 0
+        last_seq = self.last_seq()
+        online = meta.get(ONLINE)
+        return DeviceStatus(
+            unsynced=max(last_seq - accepted, 0),
+            last_sync_at=as_int(LAST_SYNC_AT),
+            last_push_at=as_int(LAST_PUSH_AT),
+            last_pull_at=as_int(LAST_PULL_AT),
+            cursor=meta.get(CURSOR),
+            epoch=meta.get(EPOCH),
+            online=None if online is None else online == "1",
+            last_error=meta.get(LAST_ERROR),
+            accepted_seq=accepted,
+            fork_seq=as_int(FORK_SEQ),
+            last_seq=last_seq,
+            clock_offset_ms=as_int(CLOCK_OFFSET_MS) or 0,
+            tickets=self.ticket_count(),
+        )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement handles triggers)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

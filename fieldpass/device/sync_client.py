@@ -1,0 +1,329 @@
+"""Push the outbox and pull the device's slice over HTTP (httpx).
+
+Push goes in seq order in bounded batches from ``accepted_seq + 1``; pull goes page by
+page, each page applied with its cursor in one transaction, so either can be cut at any
+point and resumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fieldpass.device.errors import DeviceError
+from fieldpass.device.identity import DeviceIdentity
+from fieldpass.device.store import (
+    CLOCK_OFFSET_MS,
+    CURSOR,
+    EPOCH,
+    FORK_SEQ,
+    LAST_CLOCK_SAMPLE,
+    LAST_ERROR,
+    LAST_PULL_AT,
+    LAST_PUSH_AT,
+    LAST_SYNC_AT,
+    ONLINE,
+    ROUND_TRIP_MS,
+    Store,
+)
+from fieldpass.sync import messages
+from fieldpass.sync.clock import Clock, estimate_offset, system_clock
+from fieldpass.sync.events import Event
+from fieldpass.sync.messages import (
+    MAX_BODY_BYTES,
+    MAX_PUSH_EVENTS,
+    ClockSample,
+    Problem,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+from fieldpass.sync.versions import PROTOCOL_VERSION, SCHEMA_VERSION
+
+#: Keep each push body well under the server's limit.
+PUSH_BYTES_BUDGET = MAX_BODY_BYTES // 2
+PULL_LIMIT = messages.DEFAULT_PULL_LIMIT
+#: Upper bound on request rounds in one push/pull call (a misbehaving server cannot loop us).
+MAX_ROUNDS = 10_000
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    online: bool
+    pushed: int
+    pulled: int
+    error: str | None
+    at: int
+
+
+_problem_decoder = msgspec.json.Decoder(Problem)
+_pull_decoder = msgspec.json.Decoder(PullResponse)
+_push_decoder = msgspec.json.Decoder(PushResponse)
+_sample_decoder = msgspec.json.Decoder(ClockSample)
+_event_encoder = msgspec.json.Encoder()
+
+
+def _problem(response: httpx.Response) -> Problem:
+    try:
+        return _problem_decoder.decode(response.content)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        text = response.text[:200].strip() or response.reason_phrase
+        return Problem(code="server_error", message=f"HTTP {response.status_code}: {text}")
+
+
+def auth_error(response: httpx.Response) -> DeviceError | None:
+    """DeviceError for 401/403 answers (token unknown, device revoked), else None."""
+    if response.status_code == 401:
+        problem = _problem(response)
+        return DeviceError("unauthorized", f"unauthorized: {problem.message}")
+    if response.status_code == 403:
+        problem = _problem(response)
+        if problem.code == "device_revoked":
+            return DeviceError("device_revoked", "device revoked")
+        return DeviceError(problem.code or "forbidden", f"forbidden: {problem.message}")
+    return None
+
+
+def server_url(identity: DeviceIdentity, path: str) -> str:
+    return identity.server_url.rstrip("/") + path
+
+
+class SyncClient:
+    """Talks to the server for one device; records results in the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        identity: DeviceIdentity,
+        key: Ed25519PrivateKey,
+        http: httpx.Client | None = None,
+        clock: Clock = system_clock,
+        timeout: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.identity = identity
+        self.key = key
+        self.clock = clock
+        self.timeout = timeout
+        self._own_http = http is None
+        self.http = http if http is not None else httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def _headers(self) -> dict[str, str]:
+        if not self.identity.token:
+            raise DeviceError("not_approved", "this device has no token yet (not approved)")
+        return {"Authorization": f"Bearer {self.identity.token}"}
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(
+                method, server_url(self.identity, path), timeout=self.timeout, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise DeviceError("offline", f"server unreachable: {exc}") from exc
+
+    # -- push ------------------------------------------------------------------------------
+
+    def _batch(self, accepted: int) -> list[Event]:
+        events = self.store.events_after(self.identity.device_id, accepted, MAX_PUSH_EVENTS)
+        size = 0
+        for index, event in enumerate(events):
+            size += len(_event_encoder.encode(event))
+            if size > PUSH_BYTES_BUDGET and index > 0:
+                return events[:index]
+        return events
+
+    def push_pending(self) -> int:
+        """Push every unaccepted event; returns how many the server newly holds.
+
+        Raises DeviceError for offline, auth, fork, upgrade_required and server errors
+        (after recording fork/upgrade in the store). Sends one empty push when nothing is
+        pending, so the server sees a clock sample and reports a lost tail (restore).
+        """
+        if self.store.get_meta(FORK_SEQ) is not None:
+            raise DeviceError(
+                "fork",
+                f"push stopped: the server holds a different event at seq "
+                f"{self.store.get_meta(FORK_SEQ)}",
+            )
+        headers = self._headers()
+        pushed = 0
+        sent_heartbeat = False
+        for _ in range(MAX_ROUNDS):
+            accepted = self.store.accepted_seq()
+            batch = self._batch(accepted)
+            if not batch and sent_heartbeat:
+                break
+            last_seq = self.store.last_seq()
+            t0 = self.clock()
+            request = PushRequest(
+                protocol=PROTOCOL_VERSION,
+                schema=SCHEMA_VERSION,
+                device_id=self.identity.device_id,
+                sent_at=t0,
+                events=batch,
+                clock=self._last_sample(),
+                unsynced=max(last_seq - (batch[-1].seq if batch else accepted), 0),
+            )
+            response = self._request(
+                "POST",
+                "/v1/sync/push",
+                content=messages.encode(request),
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            t3 = self.clock()
+            if response.status_code == 200:
+                try:
+                    answer = _push_decoder.decode(response.content)
+                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    raise DeviceError("bad_response", f"bad push answer: {exc}") from exc
+                self._record_clock(t0, answer.received_at, answer.responded_at, t3)
+                new_accepted = min(answer.accepted_seq, last_seq)
+                pushed += max(new_accepted - accepted, 0)
+                self.store.record_accepted(new_accepted)
+                self.store.set_meta(**{LAST_PUSH_AT: t3})
+                if not batch:
+                    sent_heartbeat = True
+                    if new_accepted >= last_seq:
+                        break
+                elif new_accepted < batch[-1].seq and new_accepted == accepted:
+                    raise DeviceError(
+                        "server_error", f"server did not accept events after seq {new_accepted}"
+                    )
+                continue
+            self._raise_push_problem(response, accepted)
+            # a gap rewound accepted_seq: go round again
+        return pushed
+
+    def _raise_push_problem(self, response: httpx.Response, accepted: int) -> None:
+        """Handle a refused push: return to retry (gap), else raise after recording."""
+        error = auth_error(response)
+        if error is not None:
+            raise error
+        problem = _problem(response)
+        if problem.code == "gap" and problem.expected_seq is not None:
+            expected = problem.expected_seq
+            if 1 <= expected <= accepted:  # the server lost events (restore): push them again
+                self.store.record_accepted(expected - 1)
+                return
+            raise DeviceError(
+                "server_error", f"server expects seq {expected}, which we cannot send"
+            )
+        if problem.code == "fork":
+            self.store.set_meta(**{FORK_SEQ: problem.seq if problem.seq is not None else accepted})
+            raise DeviceError(
+                "fork", f"fork at seq {problem.seq}: the server holds a different event"
+            )
+        if problem.code == "upgrade_required":
+            raise DeviceError(
+                "upgrade_required",
+                f"upgrade required: the server does not know the event at seq {problem.seq}",
+            )
+        raise DeviceError("server_error", f"push refused: {problem.code}: {problem.message}")
+
+    def _last_sample(self) -> ClockSample | None:
+        text = self.store.get_meta(LAST_CLOCK_SAMPLE)
+        if not text:
+            return None
+        try:
+            return _sample_decoder.decode(text)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+
+    def _record_clock(self, t0: int, t1: int, t2: int, t3: int) -> None:
+        offset, round_trip = estimate_offset(t0, t1, t2, t3)
+        sample = ClockSample(t0=t0, t1=t1, t2=t2, t3=t3)
+        self.store.set_meta(
+            **{
+                CLOCK_OFFSET_MS: offset,
+                ROUND_TRIP_MS: round_trip,
+                LAST_CLOCK_SAMPLE: messages.encode(sample).decode(),
+            }
+        )
+
+    # -- pull ------------------------------------------------------------------------------
+
+    def pull(self, progress: Progress | None = None) -> int:
+        """Pull pages until ``more`` is false; returns the number of changes applied.
+
+        A page from another epoch (server restored) first clears the pulled data.
+        """
+        headers = self._headers()
+        pulled = 0
+        for _ in range(MAX_ROUNDS):
+            cursor = self.store.get_meta(CURSOR) or ""
+            epoch = self.store.get_meta(EPOCH)
+            response = self._request(
+                "GET",
+                "/v1/sync/pull",
+                params={
+                    "cursor": cursor,
+                    "limit": PULL_LIMIT,
+                    "protocol": PROTOCOL_VERSION,
+                    "schema": SCHEMA_VERSION,
+                },
+                headers=headers,
+            )
+            if response.status_code != 200:
+                error = auth_error(response)
+                if error is not None:
+                    raise error
+                problem = _problem(response)
+                code = "upgrade_required" if problem.code == "upgrade_required" else "server_error"
+                raise DeviceError(code, f"pull refused: {problem.code}: {problem.message}")
+            try:
+                page = _pull_decoder.decode(response.content)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise DeviceError("bad_response", f"bad pull answer: {exc}") from exc
+            if epoch is not None and page.epoch != epoch:
+                self.store.reset_pulled_data()
+            self.store.apply_changes(page.changes, page.cursor, page.epoch)
+            pulled += len(page.changes)
+            if progress is not None:
+                progress(pulled, None if page.more else pulled)
+            if not page.more:
+                break
+        self.store.set_meta(**{LAST_PULL_AT: self.clock()})
+        return pulled
+
+    # -- both ------------------------------------------------------------------------------
+
+    def sync_once(self, progress: Progress | None = None) -> SyncReport:
+        """Push then pull (and push again if the pull found a new server epoch).
+
+        Never raises for network or server errors: the report says what happened, and
+        online/last_error/last_sync_at are recorded in the store.
+        """
+        pushed = pulled = 0
+        error: str | None = None
+        online = True
+        try:
+            epoch_before = self.store.get_meta(EPOCH)
+            try:
+                pushed = self.push_pending()
+            except DeviceError as exc:
+                if exc.code in ("offline", "unauthorized", "device_revoked", "not_approved"):
+                    raise
+                error = exc.message  # fork / upgrade: keep pulling, surface the error
+            pulled = self.pull(progress)
+            if epoch_before is not None and self.store.get_meta(EPOCH) != epoch_before:
+                pushed += self.push_pending()
+        except DeviceError as exc:
+            error = exc.message
+            online = exc.code != "offline"
+        at = self.clock()
+        values: dict[str, Any] = {ONLINE: "1" if online else "0", LAST_ERROR: error}
+        if error is None:
+            values[LAST_SYNC_AT] = at
+        self.store.set_meta(**values)
+        return SyncReport(online=online, pushed=pushed, pulled=pulled, error=error, at=at)
