@@ -1,0 +1,54 @@
+"""Messages of the gate app, named as past events. Workers and reader threads only post these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class CodeScanned(Message):
+    """A code was read (scanner, typed, or chosen in search) and waits to be decided."""
+
+    code: str
+    source: str  # scanner | manual | search | sim | ...
+
+
+@dataclass
+class ScanDecided(Message):
+    """The device decided and recorded a scan; carries fresh counters and sync status."""
+
+    outcome: Any  # fieldpass.device.gate.ScanOutcome
+    source: str
+    counters: Any  # GateCounters
+    status: Any  # DeviceStatus
+
+
+@dataclass
+class SyncFinished(Message):
+    """One background sync round ended (online or not)."""
+
+    report: Any  # SyncReport
+    status: Any
+    counters: Any
+    info: Any  # GateInfo: names may arrive with the first pull
+
+
+@dataclass
+class StatusRead(Message):
+    """The periodic status read finished."""
+
+    status: Any
+    counters: Any
+
+
+@dataclass
+class WorkerFailed(Message):
+    """Background work raised; ``task`` names it (scan, sync, status, search, scanner)."""
+
+    task: str
+    error: str
+    code: str | None = None  # the exception's machine-readable code, when it has one
+    scanned: str | None = None  # for a failed scan: the code that was not decided
