@@ -1,0 +1,136 @@
+"""``fieldpass server``: create or migrate the database, create admins, run gunicorn."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import platformdirs
+import sqlalchemy as sa
+
+from fieldpass.cli.errors import CliError, emit_json
+
+PASSWORD_ENV = "FIELDPASS_ADMIN_PASSWORD"
+
+
+def default_db_url() -> str:
+    """``FIELDPASS_DB`` if set, else a SQLite file in the user's data directory."""
+    url = os.environ.get("FIELDPASS_DB")
+    if url:
+        return url
+    return f"sqlite:///{Path(platformdirs.user_data_dir('fieldpass')) / 'server.sqlite'}"
+
+
+db_option = click.option(
+    "--db",
+    "db_url",
+    default=default_db_url,
+    show_default="$FIELDPASS_DB or a SQLite file in the user data dir",
+    help="Database URL: sqlite:///PATH or postgresql://USER:PASS@HOST/DB.",
+)
+
+
+def _engine(db_url: str) -> sa.Engine:
+    from fieldpass.server.db import DatabaseError, make_engine
+
+    try:
+        return make_engine(db_url)
+    except DatabaseError as exc:
+        raise CliError(str(exc)) from exc
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise CliError(f"not a database URL: {db_url!r}") from exc
+
+
+def _database_failure(exc: sa.exc.SQLAlchemyError, db_url: str) -> CliError:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    where = sa.engine.make_url(db_url).render_as_string(hide_password=True)
+    return CliError(f"database {where}: {reason}")
+
+
+@click.group()
+def server() -> None:
+    """Run and administer the central server."""
+
+
+@server.command("init")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def init_command(db_url: str, as_json: bool) -> None:
+    """Create the schema, or migrate an existing database to the current version."""
+    from fieldpass.server.db import init_db
+
+    engine = _engine(db_url)
+    try:
+        result = init_db(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        raise _database_failure(exc, db_url) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json(
+            {
+                "revision_before": result.revision_before,
+                "revision": result.revision_after,
+                "epoch": result.epoch,
+            }
+        )
+    elif result.revision_before == result.revision_after:
+        click.echo(f"database already at revision {result.revision_after} (epoch {result.epoch})")
+    else:
+        click.echo(f"database ready at revision {result.revision_after} (epoch {result.epoch})")
+
+
+@server.command("create-admin")
+@db_option
+@click.option("--email", required=True, help="The admin's e-mail address (the login).")
+@click.option("--org", "org_name", default="Default", show_default=True, help="Organization.")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "admin", "viewer"]),
+    default="owner",
+    show_default=True,
+)
+def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> None:
+    """Create an admin user; the password comes from $FIELDPASS_ADMIN_PASSWORD or a prompt."""
+    from fieldpass.server.db import DatabaseError, create_admin, current_revision
+
+    engine = _engine(db_url)
+    try:
+        if current_revision(engine) is None:
+            raise CliError("the database has no schema yet: run `fieldpass server init` first")
+        password = os.environ.get(PASSWORD_ENV) or click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True
+        )
+        created = create_admin(engine, email, password, org_name, role=role)
+    except DatabaseError as exc:
+        raise CliError(str(exc)) from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise _database_failure(exc, db_url) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"admin {created['email']} is {role} of organization {org_name!r}")
+
+
+@server.command("serve")
+@db_option
+@click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+def serve_command(db_url: str, bind: str, workers: int, threads: int) -> None:
+    """Serve the HTTP API with gunicorn."""
+    from fieldpass.server.db import current_revision
+    from fieldpass.server.wsgi import serve
+
+    host, sep, port = bind.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CliError(f"--bind must be HOST:PORT, got {bind!r}")
+    engine = _engine(db_url)
+    try:
+        if current_revision(engine) is None:
+            raise CliError("the database has no schema yet: run `fieldpass server init` first")
+    except sa.exc.SQLAlchemyError as exc:
+        raise _database_failure(exc, db_url) from exc
+    finally:
+        engine.dispose()
+    serve(db_url, bind=bind, workers=workers, threads=threads)
