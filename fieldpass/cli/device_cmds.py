@@ -63,7 +63,7 @@ def enroll_cmd(server_url: str, role: str, name: str, home_dir: str | None, as_j
     click.echo(f"enrolled device {identity.device_id} ({role}, {name!r}) in {home.root}")
     click.echo(f"enrollment code: {identity.code}")
     click.echo(
-        f"ask an admin to approve it: fieldpass admin devices approve {identity.code} "
+        f"ask an admin to approve it: fieldpass admin device approve {identity.code} "
         "--event EVENT_ID [--gate GATE_ID]; then run: fieldpass device sync"
     )
 
