@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from fieldpass.server.api import (
     admin_auth,
     conflicts,
+    console,
     devices,
     enroll,
     events,
@@ -116,6 +117,8 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/devices/approve", devices.DeviceApproveResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)
     route("/v1/conflicts", conflicts.ConflictsResource)
+    route("/console", console.ConsoleResource)
+    route("/console/{name}", console.ConsoleResource)
 
     app.add_error_handler(Exception, _handle_unexpected)
     app.add_error_handler(falcon.HTTPError, _handle_http_error)
