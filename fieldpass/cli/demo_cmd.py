@@ -161,7 +161,8 @@ def demo(demo_dir: Path | None, port: int, tickets: int, scanner: str, no_app: b
             click.echo(f"   {cancelled['barcode']}  cancelled: REVOKED")
         click.echo("   NOPE-404    UNKNOWN")
         click.echo(f"Second gate, in another terminal: fieldpass device run --home {homes['South']}")
-        click.echo(f"Admin: fieldpass admin --url {url} device list   (password {DEMO_PASSWORD})")
+        click.echo(f"Admin CLI: fieldpass admin device list   (logged in as {DEMO_EMAIL})")
+        click.echo(f"Admin console: {url}/console   ({DEMO_EMAIL} / {DEMO_PASSWORD})")
         if no_app:
             result = run.fieldpass("device", "scan", sample["barcode"], "--home", str(north),
                                    "--json", capture_json=True)

@@ -134,3 +134,21 @@ def serve_command(db_url: str, bind: str, workers: int, threads: int) -> None:
     finally:
         engine.dispose()
     serve(db_url, bind=bind, workers=workers, threads=threads)
+
+
+@server.command("new-epoch")
+@db_option
+def new_epoch_command(db_url: str) -> None:
+    """Start a new epoch after restoring from a backup: devices re-pull and re-push."""
+    from fieldpass.server.db import current_revision, new_epoch
+
+    engine = _engine(db_url)
+    try:
+        if current_revision(engine) is None:
+            raise CliError("the database has no schema yet: run `fieldpass server init` first")
+        epoch = new_epoch(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        raise _database_failure(exc, db_url) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"new epoch {epoch}: every device will re-pull and re-push what the server lacks")
