@@ -1,0 +1,848 @@
+"""``fieldpass admin``: the central admin's commands, over the HTTP admin API.
+
+Thin commands over :class:`~fieldpass.cli.admin_client.AdminClient`: they check local
+input (files, dates) before any request, call the API, and print either aligned text
+tables (times in local time) or, with ``--json``, the API's objects for scripts
+(listings print a JSON array, creations and reports a JSON object).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fieldpass.cli.admin_client import (
+    DEFAULT_TIMEOUT,
+    AdminClient,
+    InvalidRows,
+    Session,
+    normalise_url,
+    session_path,
+)
+from fieldpass.cli.errors import CliError, emit_json
+from fieldpass.sync.clock import from_iso
+
+PASSWORD_ENV = "FIELDPASS_ADMIN_PASSWORD"
+MAX_ROW_ERRORS_SHOWN = 20
+CSV_COLUMNS = ("barcode", "sector", "row", "seat", "holder_name", "status")
+REVOKE_STATUSES = ("REVOKED", "CANCELLED", "REFUNDED", "BLACKLISTED")
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+event_option = click.option("--event", "event_id", required=True, help="The event's id.")
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    url: str | None
+    timeout: float
+
+    def client(self, *, require_token: bool = True) -> AdminClient:
+        return AdminClient.from_saved_login(
+            self.url, timeout=self.timeout, require_token=require_token
+        )
+
+
+# -- formatting -------------------------------------------------------------------------
+
+
+def local_time(value: Any) -> str:
+    """An API time (ISO 8601 UTC text or epoch ms) as local ISO time; '-' when absent."""
+    if value is None or value == "":
+        return "-"
+    try:
+        ms = value if isinstance(value, int) else from_iso(str(value))
+        moment = datetime.fromtimestamp(ms / 1000).astimezone()
+    except (ValueError, OverflowError, OSError):
+        return str(value)
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def skew(offset_ms: Any) -> str:
+    """A device's clock offset (server minus device) for people: '+350 ms', '-2.4 s'."""
+    if not isinstance(offset_ms, int):
+        return "-"
+    if abs(offset_ms) < 1000:
+        return f"{offset_ms:+d} ms"
+    if abs(offset_ms) < 120_000:
+        return f"{offset_ms / 1000:+.1f} s"
+    return f"{offset_ms / 60_000:+.1f} min"
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value) or "-"
+    return " ".join(str(value).split()) or "-"
+
+
+def _numeric(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in ("-", "?") or (
+            value.endswith("%") and value[:-1].replace(".", "").isdigit()
+        )
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Aligned columns; numbers right-aligned, text left-aligned."""
+    texts = [[cell(v) for v in row] for row in rows]
+    numeric = [bool(rows) and all(_numeric(row[i]) for row in rows) for i in range(len(headers))]
+    widths = [max([len(headers[i])] + [len(row[i]) for row in texts]) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]) for i, v in enumerate(values)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(row) for row in texts]
+    return "\n".join(out)
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def short(identifier: Any) -> str:
+    text = cell(identifier)
+    return text[:8] if len(text) > 8 else text
+
+
+def iso_option(value: str | None, name: str) -> str | None:
+    """Check an ISO 8601 time locally (naive = UTC, as on the server); keep its text."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        from_iso(text)
+    except (ValueError, OverflowError):
+        raise CliError(
+            f"{name}: not an ISO 8601 time: {value[:40]!r} (e.g. 2025-06-01T20:30:00+02:00; "
+            "without an offset the time is UTC)"
+        ) from None
+    return text
+
+
+# -- the group --------------------------------------------------------------------------
+
+
+@click.group()
+@click.option(
+    "--url",
+    default=None,
+    metavar="URL",
+    help="Server URL, e.g. http://127.0.0.1:8080 (default: the one you last logged in to).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for the server.",
+)
+@click.pass_context
+def admin(ctx: click.Context, url: str | None, timeout: float) -> None:
+    """Administer events, tickets, devices and conflicts on a running server."""
+    if url is not None:
+        url = normalise_url(url) if url.strip() else None
+    ctx.obj = AdminSettings(url=url, timeout=timeout)
+
+
+pass_settings = click.make_pass_decorator(AdminSettings)
+
+
+@admin.command("login")
+@click.option("--email", required=True, help="Your admin e-mail address.")
+@json_option
+@pass_settings
+def login_cmd(settings: AdminSettings, email: str, as_json: bool) -> None:
+    """Log in once; the token is kept in the user's config dir (mode 0600).
+
+    The password comes from $FIELDPASS_ADMIN_PASSWORD, else a hidden prompt.
+    """
+    with settings.client(require_token=False) as client:
+        password = os.environ.get(PASSWORD_ENV) or click.prompt("Password", hide_input=True)
+        answer = client.login(email.strip(), password)
+        user = answer.get("user") if isinstance(answer.get("user"), dict) else {}
+        session = Session(
+            url=client.url,
+            token=client.token or "",
+            email=str(user.get("email") or email.strip()),
+            expires=answer.get("expires_at"),
+        )
+        path = session.save()
+    if as_json:
+        emit_json(
+            {
+                "url": session.url,
+                "email": session.email,
+                "expires": session.expires,
+                "saved": str(path),
+            }
+        )
+        return
+    click.echo(
+        f"logged in to {session.url} as {session.email} "
+        f"(session valid until {local_time(session.expires)}; saved in {path})"
+    )
+
+
+@admin.command("logout")
+def logout_cmd() -> None:
+    """Forget the saved login."""
+    removed = Session.forget()
+    click.echo("logged out" if removed else "not logged in")
+
+
+@admin.command("whoami")
+@json_option
+def whoami_cmd(as_json: bool) -> None:
+    """Show the saved login (server, e-mail, expiry); never the token."""
+    session = Session.load()
+    if session is None:
+        raise CliError("not logged in: run `fieldpass admin --url URL login --email E`")
+    info = {"url": session.url, "email": session.email, "expires": session.expires}
+    if as_json:
+        emit_json({**info, "saved": str(session_path())})
+        return
+    click.echo(f"{session.email} at {session.url} until {local_time(session.expires)}")
+
+
+# -- events and gates -------------------------------------------------------------------
+
+
+@admin.group("event")
+def event_group() -> None:
+    """Create and list events (matches)."""
+
+
+def _event_rows(events: list[dict[str, Any]]) -> str:
+    return table(
+        ("id", "name", "venue", "starts", "status", "tickets"),
+        [
+            (
+                e.get("id"),
+                e.get("name"),
+                e.get("venue"),
+                local_time(e.get("starts_at")),
+                e.get("status"),
+                e.get("ticket_count"),
+            )
+            for e in events
+        ],
+    )
+
+
+@event_group.command("create")
+@click.option("--name", required=True, help="The event's name, e.g. 'Dinamo – Hajduk'.")
+@click.option("--starts", required=True, help="Start time, ISO 8601 (no offset = UTC).")
+@click.option("--ends", default=None, help="End time, ISO 8601.")
+@click.option("--venue", default=None, help="Venue name (created if new).")
+@click.option("--valid-from", default=None, help="Tickets admit from this time, ISO 8601.")
+@click.option("--valid-until", default=None, help="Tickets admit until this time, ISO 8601.")
+@json_option
+@pass_settings
+def event_create_cmd(
+    settings: AdminSettings,
+    name: str,
+    starts: str,
+    ends: str | None,
+    venue: str | None,
+    valid_from: str | None,
+    valid_until: str | None,
+    as_json: bool,
+) -> None:
+    """Create an event; prints it with its "id"."""
+    body: dict[str, Any] = {"name": name, "starts_at": iso_option(starts, "--starts")}
+    for key, value, option in (
+        ("ends_at", ends, "--ends"),
+        ("valid_from", valid_from, "--valid-from"),
+        ("valid_until", valid_until, "--valid-until"),
+    ):
+        if value is not None:
+            body[key] = iso_option(value, option)
+    if venue is not None:
+        body["venue"] = venue
+    with settings.client() as client:
+        event = client.create_event(body)
+    if as_json:
+        emit_json(event)
+        return
+    click.echo(
+        f"created event {event.get('id')}: {event.get('name')}, "
+        f"starts {local_time(event.get('starts_at'))}"
+        + (f" at {event['venue']}" if event.get("venue") else "")
+    )
+
+
+@event_group.command("list")
+@json_option
+@pass_settings
+def event_list_cmd(settings: AdminSettings, as_json: bool) -> None:
+    """List the organization's events."""
+    with settings.client() as client:
+        events = client.list_events()
+    if as_json:
+        emit_json(events)
+    elif not events:
+        click.echo("no events")
+    else:
+        click.echo(_event_rows(events))
+
+
+@event_group.command("show")
+@click.argument("event_id")
+@json_option
+@pass_settings
+def event_show_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> None:
+    """Show one event."""
+    with settings.client() as client:
+        event = client.get_event(event_id)
+    if as_json:
+        emit_json(event)
+        return
+    click.echo(_event_rows([event]))
+
+
+@admin.group("gate")
+def gate_group() -> None:
+    """Create and list an event's gates."""
+
+
+def _sectors_text(sectors: Any) -> str:
+    return "all" if sectors is None else cell(sectors)
+
+
+@gate_group.command("create")
+@event_option
+@click.option("--name", required=True, help="The gate's name, e.g. North.")
+@click.option(
+    "--sectors", default=None, help="Comma-separated sector codes it admits (default: all)."
+)
+@json_option
+@pass_settings
+def gate_create_cmd(
+    settings: AdminSettings, event_id: str, name: str, sectors: str | None, as_json: bool
+) -> None:
+    """Create a gate of an event; prints it with its "id"."""
+    body: dict[str, Any] = {"name": name}
+    if sectors is not None:
+        codes = [s.strip() for s in sectors.split(",") if s.strip()]
+        if not codes:
+            raise CliError("--sectors: give at least one sector code (A,B), or omit it for all")
+        body["sectors"] = codes
+    with settings.client() as client:
+        gate = client.create_gate(event_id, body)
+    if as_json:
+        emit_json(gate)
+        return
+    click.echo(
+        f"created gate {gate.get('id')}: {gate.get('name')} "
+        f"(sectors: {_sectors_text(gate.get('sectors'))})"
+    )
+
+
+@gate_group.command("list")
+@event_option
+@json_option
+@pass_settings
+def gate_list_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> None:
+    """List an event's gates."""
+    with settings.client() as client:
+        gates = client.list_gates(event_id)
+    if as_json:
+        emit_json(gates)
+    elif not gates:
+        click.echo("no gates")
+    else:
+        click.echo(
+            table(
+                ("id", "name", "sectors"),
+                [(g.get("id"), g.get("name"), _sectors_text(g.get("sectors"))) for g in gates],
+            )
+        )
+
+
+# -- tickets ----------------------------------------------------------------------------
+
+
+@admin.group("tickets")
+def tickets_group() -> None:
+    """Import, search, revoke and sign tickets."""
+
+
+def read_ticket_csv(path: Path) -> tuple[bytes, int]:
+    """The file's bytes and its number of data lines; a CliError if it is not a CSV we read.
+
+    Only the file itself is checked here (readable, UTF-8, a header): the server checks
+    every row and refuses the whole file if any row is bad.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CliError(f"{path} is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{path} is not UTF-8 text (bad byte at offset {exc.start})") from None
+    if not text.strip():
+        raise CliError(f"{path} is empty")
+    try:
+        header = next(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise CliError(f"{path}: unreadable CSV header: {exc}") from None
+    columns = [name.strip().lower() for name in header]
+    if "barcode" not in columns:
+        raise CliError(
+            f"{path}: the first line must be the header {','.join(CSV_COLUMNS)} "
+            f"(found {','.join(columns)[:80]!r})"
+        )
+    rows = sum(1 for line in text.splitlines()[1:] if line.strip())
+    return data, rows
+
+
+def error_column(message: str) -> str:
+    """The CSV column a server row error is about (its messages name it), else '-'."""
+    words = message.replace(":", " ").replace("'", " ").split()
+    for word in words[:4]:
+        if word in CSV_COLUMNS:
+            return word
+    if message.startswith("unknown status"):
+        return "status"
+    return "-"
+
+
+def _print_row_errors(problem: InvalidRows) -> None:
+    errors = problem.errors
+    shown = errors[:MAX_ROW_ERRORS_SHOWN]
+    click.echo("the file was refused; nothing was imported. Problems:", err=True)
+    lines = table(
+        ("line", "column", "reason"),
+        [
+            (
+                e.get("line") if isinstance(e.get("line"), int) else cell(e.get("line")),
+                error_column(str(e.get("message", ""))),
+                str(e.get("message", "")),
+            )
+            for e in shown
+        ],
+    )
+    for text in lines.splitlines():
+        click.echo(f"  {text}", err=True)
+    more = problem.total - len(shown)
+    if more > 0:
+        click.echo(f"  … and {more} more", err=True)
+
+
+@tickets_group.command("import")
+@event_option
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(path_type=Path))
+@json_option
+@pass_settings
+def tickets_import_cmd(
+    settings: AdminSettings, event_id: str, csv_file: Path, as_json: bool
+) -> None:
+    """Import tickets from a CSV (barcode,sector,row,seat,holder_name,status).
+
+    All or nothing: if any row is bad, the rows' problems are listed and nothing is
+    imported. Re-importing a barcode updates that ticket.
+    """
+    data, rows = read_ticket_csv(csv_file)
+    with settings.client() as client:
+        label = f"uploading {rows} rows"
+        try:
+            with click.progressbar(length=max(len(data), 1), label=label, file=sys.stderr) as bar:
+                result = client.import_tickets(event_id, data, bar.update)
+        except InvalidRows as problem:
+            _print_row_errors(problem)
+            raise
+    if as_json:
+        emit_json(result)
+        return
+    total, new, updated = result.get("total"), result.get("imported"), result.get("updated")
+    click.echo(f"imported {total} tickets ({new} new, {updated} updated)")
+
+
+def _ticket_rows(tickets: list[dict[str, Any]]) -> str:
+    return table(
+        ("barcode", "sector", "row", "seat", "holder", "status", "reason", "first entry"),
+        [
+            (
+                t.get("barcode"),
+                t.get("sector"),
+                t.get("row"),
+                t.get("seat"),
+                t.get("holder"),
+                t.get("status"),
+                t.get("status_reason"),
+                local_time(t.get("first_entry_at")),
+            )
+            for t in tickets
+        ],
+    )
+
+
+@tickets_group.command("search")
+@event_option
+@click.argument("query", required=False, default="")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@json_option
+@pass_settings
+def tickets_search_cmd(
+    settings: AdminSettings, event_id: str, query: str, limit: int, as_json: bool
+) -> None:
+    """Find tickets by barcode prefix or holder name (no QUERY: the first ones)."""
+    with settings.client() as client:
+        tickets = client.search_tickets(event_id, query, limit)
+    if as_json:
+        emit_json(tickets)
+    elif not tickets:
+        click.echo("no tickets found")
+    else:
+        click.echo(_ticket_rows(tickets))
+
+
+@tickets_group.command("revoke")
+@event_option
+@click.argument("barcode")
+@click.option("--reason", required=True, help="Why (kept with the ticket and shown at gates).")
+@click.option(
+    "--status",
+    type=click.Choice(REVOKE_STATUSES, case_sensitive=False),
+    default="REVOKED",
+    show_default=True,
+)
+@json_option
+@pass_settings
+def tickets_revoke_cmd(
+    settings: AdminSettings, event_id: str, barcode: str, reason: str, status: str, as_json: bool
+) -> None:
+    """Revoke (or cancel, refund, blacklist) a ticket; gates learn at their next pull."""
+    with settings.client() as client:
+        ticket = client.revoke_ticket(event_id, barcode, reason, status.upper())
+    if as_json:
+        emit_json(ticket)
+        return
+    click.echo(
+        f"ticket {ticket.get('barcode')} is now {ticket.get('status')}: "
+        f"{ticket.get('status_reason')}"
+    )
+
+
+@tickets_group.command("sign")
+@event_option
+@click.argument("barcode")
+@click.option("--sector", default="", help="Sector printed in the code.")
+@click.option("--row", "row_", default="", help="Row.")
+@click.option("--seat", default="", help="Seat.")
+@click.option("--holder", default="", help="Holder's name.")
+@json_option
+@pass_settings
+def tickets_sign_cmd(
+    settings: AdminSettings,
+    event_id: str,
+    barcode: str,
+    sector: str,
+    row_: str,
+    seat: str,
+    holder: str,
+    as_json: bool,
+) -> None:
+    """Issue a signed ticket (gates verify it offline); prints the code to encode."""
+    body = {"barcode": barcode, "sector": sector, "row": row_, "seat": seat, "holder": holder}
+    with settings.client() as client:
+        answer = client.sign_ticket(event_id, body)
+    if as_json:
+        emit_json(answer)
+        return
+    click.echo(answer.get("code"))
+
+
+# -- devices ----------------------------------------------------------------------------
+
+
+@admin.group("device")
+def device_group() -> None:
+    """List, approve and revoke devices."""
+
+
+def _names(client: AdminClient, devices: list[dict[str, Any]]) -> dict[str, str]:
+    """Event and gate names by id for the human table (ids when a lookup fails)."""
+    names: dict[str, str] = {}
+    wanted = {d.get("event_id") for d in devices if d.get("event_id")}
+    if not wanted:
+        return names
+    try:
+        for event in client.list_events():
+            names[str(event.get("id"))] = str(event.get("name"))
+        for event_id in sorted(e for e in wanted if e in names):
+            for gate in client.list_gates(event_id):
+                names[str(gate.get("id"))] = str(gate.get("name"))
+    except CliError:
+        pass  # the table falls back to short ids
+    return names
+
+
+def _last_sync(device: dict[str, Any]) -> Any:
+    times = [t for t in (device.get("last_push_at"), device.get("last_pull_at")) if t]
+    return max(times, key=lambda t: from_iso(t)) if times else None
+
+
+def _device_rows(devices: list[dict[str, Any]], names: dict[str, str]) -> str:
+    def where(device: dict[str, Any]) -> str:
+        event, gate = device.get("event_id"), device.get("gate_id")
+        if not event:
+            return "-"
+        text = names.get(event) or short(event)
+        return f"{text} / {names.get(gate) or short(gate)}" if gate else f"{text} / any gate"
+
+    def status(device: dict[str, Any]) -> str:
+        if device.get("status") == "pending" and device.get("code"):
+            return f"pending (code {device['code']})"
+        return cell(device.get("status"))
+
+    return table(
+        (
+            "id",
+            "name",
+            "role",
+            "status",
+            "event / gate",
+            "last seen",
+            "last sync",
+            "accepted_seq",
+            "unsynced",
+            "clock skew",
+        ),
+        [
+            (
+                d.get("id"),
+                d.get("name"),
+                d.get("role"),
+                status(d),
+                where(d),
+                local_time(d.get("last_seen_at")),
+                local_time(_last_sync(d)),
+                d.get("accepted_seq"),
+                d.get("unsynced_estimate") if d.get("unsynced_estimate") is not None else "?",
+                skew(d.get("clock_offset_ms")),
+            )
+            for d in devices
+        ],
+    )
+
+
+@device_group.command("list")
+@json_option
+@pass_settings
+def device_list_cmd(settings: AdminSettings, as_json: bool) -> None:
+    """Devices with last seen / last sync, accepted seq, unsynced estimate, clock skew."""
+    with settings.client() as client:
+        devices = client.list_devices()
+        names = {} if as_json else _names(client, devices)
+    if as_json:
+        emit_json(devices)
+    elif not devices:
+        click.echo("no devices")
+    else:
+        click.echo(_device_rows(devices, names))
+
+
+@device_group.command("approve")
+@click.argument("code")
+@event_option
+@click.option("--gate", "gate_id", default=None, help="The gate's id (default: any gate).")
+@json_option
+@pass_settings
+def device_approve_cmd(
+    settings: AdminSettings, code: str, event_id: str, gate_id: str | None, as_json: bool
+) -> None:
+    """Approve a pending device by its enrollment code, for an event (and gate)."""
+    with settings.client() as client:
+        device = client.approve_device(code, event_id, gate_id)
+    if as_json:
+        emit_json(device)
+        return
+    click.echo(
+        f"approved device {device.get('id')} ({device.get('name')}, {device.get('role')}) "
+        f"for event {device.get('event_id')}"
+        + (f", gate {device['gate_id']}" if device.get("gate_id") else ", any gate")
+    )
+
+
+@device_group.command("revoke")
+@click.argument("device_id")
+@json_option
+@pass_settings
+def device_revoke_cmd(settings: AdminSettings, device_id: str, as_json: bool) -> None:
+    """Revoke a device: its token stops working at once."""
+    with settings.client() as client:
+        device = client.revoke_device(device_id)
+    if as_json:
+        emit_json(device)
+        return
+    click.echo(f"revoked device {device.get('id')} ({device.get('name')})")
+
+
+# -- conflicts and reports --------------------------------------------------------------
+
+
+@admin.group("conflicts")
+def conflicts_group() -> None:
+    """Conflicts the server found while reconciling devices."""
+
+
+def conflict_summary(conflict: dict[str, Any]) -> str:
+    details = conflict.get("details")
+    if not isinstance(details, dict):
+        return cell(details)
+    first, second = details.get("first"), details.get("second")
+    if isinstance(first, dict) and isinstance(second, dict):
+        return "; ".join(
+            f"{label} {short(side.get('device_id'))} at {local_time(side.get('at'))}"
+            for label, side in (("first", first), ("then", second))
+        )
+    text = json.dumps(details, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+@conflicts_group.command("list")
+@click.option("--event", "event_id", default=None, help="Only this event's conflicts.")
+@json_option
+@pass_settings
+def conflicts_list_cmd(settings: AdminSettings, event_id: str | None, as_json: bool) -> None:
+    """List conflicts (double entries, forks, ...)."""
+    with settings.client() as client:
+        conflicts = client.list_conflicts(event_id)
+    if as_json:
+        emit_json(conflicts)
+    elif not conflicts:
+        click.echo("no conflicts")
+    else:
+        click.echo(
+            table(
+                ("id", "kind", "subject", "devices", "found", "resolved", "details"),
+                [
+                    (
+                        c.get("id"),
+                        c.get("kind"),
+                        c.get("subject"),
+                        [short(d) for d in c.get("devices") or []],
+                        local_time(c.get("created_at")),
+                        local_time(c.get("resolved_at")),
+                        conflict_summary(c),
+                    )
+                    for c in conflicts
+                ],
+            )
+        )
+
+
+@admin.group("report")
+def report_group() -> None:
+    """Reports."""
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def format_attendance(report: dict[str, Any], event_name: str | None = None) -> str:
+    """The attendance report as text: totals, per gate, per sector, 15-minute buckets."""
+    tickets, attended = _count(report.get("tickets")), _count(report.get("attended"))
+    title = f"{event_name} ({report.get('event_id')})" if event_name else report.get("event_id")
+    parts = [
+        f"Attendance of event {title}",
+        f"tickets {tickets}, attended {attended} ({percent(attended, tickets)}), "
+        f"inside now {_count(report.get('inside_now'))}",
+        "",
+        "Per gate",
+    ]
+    gates = report.get("per_gate") or []
+    if gates:
+        parts.append(
+            table(
+                ("gate", "entries", "exits", "rejected"),
+                [
+                    (
+                        g.get("gate") or short(g.get("gate_id")),
+                        _count(g.get("entries")),
+                        _count(g.get("exits")),
+                        _count(g.get("rejected")),
+                    )
+                    for g in gates
+                ],
+            )
+        )
+    else:
+        parts.append("(no scans yet)")
+    parts += ["", "Per sector"]
+    sectors = report.get("per_sector") or []
+    if sectors:
+        parts.append(
+            table(
+                ("sector", "tickets", "attended", "share"),
+                [
+                    (
+                        s.get("sector"),
+                        _count(s.get("tickets")),
+                        _count(s.get("attended")),
+                        percent(_count(s.get("attended")), _count(s.get("tickets"))),
+                    )
+                    for s in sectors
+                ],
+            )
+        )
+    else:
+        parts.append("(no tickets)")
+    parts += ["", "Over time (15-minute buckets, local time)"]
+    buckets = report.get("over_time") or []
+    if buckets:
+        parts.append(
+            table(
+                ("from", "to", "entries", "exits"),
+                [
+                    (
+                        local_time(b.get("from")),
+                        local_time(b.get("to")),
+                        _count(b.get("entries")),
+                        _count(b.get("exits")),
+                    )
+                    for b in buckets
+                ],
+            )
+        )
+    else:
+        parts.append("(no entries yet)")
+    return "\n".join(parts)
+
+
+@report_group.command("attendance")
+@event_option
+@json_option
+@pass_settings
+def report_attendance_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> None:
+    """Attendance: per gate, per sector, and over time."""
+    with settings.client() as client:
+        report = client.attendance(event_id)
+        name = None if as_json else client.get_event(event_id).get("name")
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(format_attendance(report, name))

@@ -1,0 +1,82 @@
+"""``fieldpass server``: init, create-admin, new-epoch and their one-line failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from fieldpass.cli import cli
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def epoch_of(db: Path) -> str:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        value = conn.exec_driver_sql("select value from server_meta where key='epoch'").scalar()
+    engine.dispose()
+    return value
+
+
+def test_init_is_idempotent_and_reports_the_revision(tmp_path):
+    db = tmp_path / "data" / "server.sqlite"
+    first = run("server", "init", "--db", f"sqlite:///{db}")
+    assert first.exit_code == 0, first.output
+    assert "database ready at revision 0001" in first.output
+    epoch = epoch_of(db)
+    again = run("server", "init", "--db", f"sqlite:///{db}")
+    assert "already at revision 0001" in again.output
+    assert epoch_of(db) == epoch  # re-running init must not look like a restore
+
+
+def test_create_admin_needs_a_schema_and_a_real_password(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    env = {"FIELDPASS_ADMIN_PASSWORD": "long-enough-pw"}
+    missing = run("server", "create-admin", "--db", url, "--email", "a@b.org", env=env)
+    assert missing.exit_code == 1
+    assert "run `fieldpass server init` first" in missing.output
+    run("server", "init", "--db", url)
+    short = run(
+        "server",
+        "create-admin",
+        "--db",
+        url,
+        "--email",
+        "a@b.org",
+        env={"FIELDPASS_ADMIN_PASSWORD": "short"},
+    )
+    assert short.exit_code == 1
+    assert short.output.strip() == "error: password must have at least 8 characters"
+    bad = run("server", "create-admin", "--db", url, "--email", "nobody", env=env)
+    assert bad.exit_code == 1 and "not an email address" in bad.output
+    ok = run("server", "create-admin", "--db", url, "--email", "A@B.org", env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "admin a@b.org is owner" in ok.output
+
+
+def test_new_epoch_changes_the_epoch(tmp_path):
+    db = tmp_path / "s.sqlite"
+    run("server", "init", "--db", f"sqlite:///{db}")
+    before = epoch_of(db)
+    result = run("server", "new-epoch", "--db", f"sqlite:///{db}")
+    assert result.exit_code == 0
+    assert epoch_of(db) != before
+    assert epoch_of(db) in result.output
+
+
+def test_bad_urls_and_binds_are_one_line_errors(tmp_path):
+    bad_url = run("server", "init", "--db", "mysql-ish:nonsense")
+    assert bad_url.exit_code == 1
+    assert bad_url.output.startswith("error: ") and "Traceback" not in bad_url.output
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    run("server", "init", "--db", url)
+    bind = run("server", "serve", "--db", url, "--bind", "localhost")
+    assert bind.exit_code == 1
+    assert "--bind must be HOST:PORT" in bind.output
+    unreachable = run("server", "init", "--db", "postgresql://x:y@127.0.0.1:1/nope")
+    assert unreachable.exit_code == 1
+    assert unreachable.output.startswith("error: database postgresql://x:***@127.0.0.1:1/nope")
