@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -142,8 +141,8 @@ class InvalidRows(ApiProblem):
     @property
     def total(self) -> int:
         """How many problems there are (the server lists at most a bounded number)."""
-        match = re.match(r"\s*(\d+)\b", str(self.body.get("message", "")))
-        return max(len(self.errors), int(match.group(1)) if match else 0)
+        count = self.body.get("invalid_count")
+        return max(len(self.errors), count if isinstance(count, int) else 0)
 
 
 def _one_line(text: str, limit: int = 300) -> str:

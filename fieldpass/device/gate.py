@@ -124,7 +124,12 @@ class GateService:
         recorded_code = _clean_code(code)
         with self._lock, self.store.transaction() as conn:
             previous = self.store.last_scan_of(recorded_code)
-            if previous is not None and 0 <= device_now - previous[12] < self.debounce_ms:
+            # One physical read reported twice; a switch of mode in between is a new scan.
+            if (
+                previous is not None
+                and previous[3] == mode.value
+                and 0 <= device_now - previous[12] < self.debounce_ms
+            ):
                 return self._repeat(previous)
             offset = self.store.get_meta(CLOCK_OFFSET_MS) or 0
             now = device_now + offset

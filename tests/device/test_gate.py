@@ -192,6 +192,16 @@ def test_same_code_after_window_is_a_new_scan(seeded):
     assert again.result is ScanResult.ALREADY_USED
 
 
+def test_switching_mode_within_window_is_a_new_scan(seeded):
+    gate = seeded.gate()
+    gate.check_in("TKT00008", ScanMode.CHECK)
+    seeded.clock.advance(500)
+    entry = gate.check_in("TKT00008", ScanMode.ENTRY)
+    assert not entry.repeated and entry.seq == 2
+    assert entry.result is ScanResult.VALID and entry.mode is ScanMode.ENTRY
+    assert outbox_and_scans(seeded.store) == ([1, 2], [1, 2])
+
+
 def test_debounce_applies_to_invalid_reads_too(seeded):
     gate = seeded.gate()
     gate.check_in("??")

@@ -11,7 +11,6 @@ from textual.widgets import OptionList
 
 from fieldpass.device.gate import GateService
 from fieldpass.device.sync_client import SyncClient
-
 from fieldpass.kiosk.app import DEMO_BAD_CODES, GateApp, demo_scan_codes, make_gate_app
 from fieldpass.kiosk.screens.gate import CodeInput
 from fieldpass.kiosk.screens.search import SearchScreen

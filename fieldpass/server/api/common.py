@@ -16,7 +16,10 @@ _encoder = msgspec.json.Encoder()
 def read_body(req: falcon.Request) -> bytes:
     """The body, refusing more than the route's limit even without a Content-Length."""
     limit = getattr(req.context, "body_limit", 0) or 0
-    data = req.bounded_stream.read(limit + 1)
+    # Without a Content-Length (a chunked upload) Falcon's bounded stream reads nothing;
+    # gunicorn decodes chunked bodies on the raw stream, which the limit still caps.
+    stream = req.bounded_stream if req.content_length is not None else req.stream
+    data = stream.read(limit + 1)
     if len(data) > limit:
         raise ApiError("too_large", f"request body is larger than {limit} bytes")
     return data

@@ -33,7 +33,7 @@ from fieldpass.sync.checkin import (
     TicketView,
     decide,
 )
-from fieldpass.sync.clock import Clock, estimate_offset
+from fieldpass.sync.clock import Clock, estimate_offset, to_iso
 from fieldpass.sync.codes import SignedTicket
 from fieldpass.sync.conflicts import ConflictKind
 from fieldpass.sync.events import GENESIS_HASH, ChainError, Event, verify_chain
@@ -548,7 +548,7 @@ def _double_entry_row(
             "device_id": admission.device_id,
             "gate_id": admission.gate_id,
             "seq": admission.seq,
-            "at": admission.at,
+            "at": to_iso(admission.at),
         }
 
     return {

@@ -190,7 +190,10 @@ def import_tickets(
             "invalid_rows",
             f"{len(errors)} invalid row(s); nothing was imported",
             status=422,
-            extra={"errors": [{"line": e.line, "message": e.message} for e in shown]},
+            extra={
+                "invalid_count": len(errors),
+                "errors": [{"line": e.line, "message": e.message} for e in shown],
+            },
         )
     t = schema.tickets
     with engine.begin() as conn:
