@@ -54,7 +54,12 @@ function fillTable(table, columns, rows, empty) {
   }
 }
 
-const time = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+// Today's times as a clock time only; older ones with their date.
+function time(iso) {
+  if (!iso) return "";
+  const at = new Date(iso);
+  return at.toDateString() === new Date().toDateString() ? at.toLocaleTimeString() : at.toLocaleString();
+}
 const skew = (ms) => (ms === null || ms === undefined ? "" : (ms / 1000).toFixed(1) + " s");
 
 function statusBadge(status) {
