@@ -160,8 +160,9 @@ def demo(demo_dir: Path | None, port: int, tickets: int, scanner: str, no_app: b
         if cancelled:
             click.echo(f"   {cancelled['barcode']}  cancelled: REVOKED")
         click.echo("   NOPE-404    UNKNOWN")
-        click.echo(f"Second gate, in another terminal: fieldpass device run --home {homes['South']}")
-        click.echo(f"Admin CLI: fieldpass admin device list   (logged in as {DEMO_EMAIL})")
+        exe = shutil.which("fieldpass") or str(Path(sys.executable).parent / "fieldpass")
+        click.echo(f"Second gate, in another terminal: {exe} device run --home {homes['South']}")
+        click.echo(f"Admin CLI: {exe} admin device list   (logged in as {DEMO_EMAIL})")
         click.echo(f"Admin console: {url}/console   ({DEMO_EMAIL} / {DEMO_PASSWORD})")
         if no_app:
             result = run.fieldpass("device", "scan", sample["barcode"], "--home", str(north),
@@ -169,6 +170,8 @@ def demo(demo_dir: Path | None, port: int, tickets: int, scanner: str, no_app: b
             click.echo(f"sample scan of {sample['barcode']}: {result['result']}")
             run.fieldpass("device", "sync", "--home", str(north))
             return
+        if sys.stdin.isatty():
+            click.pause("Press any key to open the gate app (Ctrl+Q in the app ends the demo)...")
         app = subprocess.run([sys.executable, "-m", "fieldpass", "device", "run", "--home",
                               str(north), "--scanner", scanner], env=run.env, check=False)
         if app.returncode != 0:
