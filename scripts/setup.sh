@@ -3,6 +3,7 @@
 # pip's chatter goes to .venv/setup.log; on failure its tail is shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-packages.sh
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
