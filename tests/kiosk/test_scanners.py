@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from fieldpass.drivers.errors import DriverError, DriverSpecError, DriverUnavailable
+from fieldpass.drivers.errors import DriverError, DriverSpecError
 from fieldpass.drivers.scanners import (
     EntrySource,
     KeyboardWedgeScanner,
@@ -91,7 +91,8 @@ class TestSpecParsing:
             ("sim:", "needs a file"),
             ("serial", "needs a target"),
             ("serial:", "needs a target"),
-            ("camera:front", "must be a number"),
+            ("camera:front", "must be an index or a /dev path"),
+            ("serial:/dev/ttyACM0?baud", "malformed scanner options"),
         ],
     )
     def test_bad_specs_say_why(self, spec, message):
@@ -100,12 +101,11 @@ class TestSpecParsing:
         assert caught.value.code == "bad_driver_spec"
         assert message in str(caught.value)
 
-    @pytest.mark.parametrize("spec", ["serial:/dev/ttyACM0", "camera:0"])
-    def test_hardware_transports_are_not_in_this_build(self, spec):
-        with pytest.raises(DriverUnavailable) as caught:
-            make_scanner(spec, lambda code: None)
-        assert caught.value.code == "scanner_unavailable"
-        assert "not available in this build yet" in str(caught.value)
+    def test_options_follow_a_question_mark(self):
+        parsed = parse_scanner_spec("serial:/dev/serial/by-id/usb-X?baud=9600&terminator=cr")
+        assert parsed.target == "/dev/serial/by-id/usb-X"
+        assert parsed.options == {"baud": "9600", "terminator": "cr"}
+        assert parse_scanner_spec("camera:/dev/v4l/by-id/cam").target == "/dev/v4l/by-id/cam"
 
     def test_plain_sim_needs_a_code_source(self):
         with pytest.raises(DriverSpecError):

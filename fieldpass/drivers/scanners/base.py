@@ -35,7 +35,12 @@ class Scanner(ABC):
     @classmethod
     def is_usable(cls) -> bool:
         """Whether this transport's optional dependencies are present on this host."""
-        return True
+        return not cls.missing_dependencies()
+
+    @classmethod
+    def missing_dependencies(cls) -> str:
+        """What this host lacks for this transport (empty when usable), said for people."""
+        return ""
 
     @property
     def is_open(self) -> bool:

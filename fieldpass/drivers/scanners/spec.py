@@ -1,9 +1,14 @@
-"""Choose a scanner from a spec string: keyboard | sim | sim:FILE | serial:DEV | camera:N."""
+"""Choose a scanner from a spec string: keyboard | sim | sim:FILE | serial:DEV | camera:N.
+
+Serial and camera specs take options after ``?``:
+``serial:/dev/serial/by-id/usb-X?baud=9600&terminator=cr``, ``camera:0?width=1280&height=720``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from fieldpass.drivers.errors import DriverSpecError, DriverUnavailable
 from fieldpass.drivers.scanners.base import OnCode, OnError, Scanner
@@ -11,7 +16,7 @@ from fieldpass.drivers.scanners.keyboard import KeyboardWedgeScanner
 from fieldpass.drivers.scanners.sim import DEFAULT_INTERVAL_S, CodeSource, SimScanner
 
 SCANNER_KINDS = ("keyboard", "sim", "serial", "camera")
-SPEC_HELP = "keyboard | sim | sim:FILE | serial:DEVICE | camera:INDEX"
+SPEC_HELP = "keyboard | sim | sim:FILE | serial:DEVICE[?OPTIONS] | camera:INDEX|PATH[?OPTIONS]"
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class ScannerSpec:
 
     kind: str
     target: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
 
 
 def parse_scanner_spec(spec: str) -> ScannerSpec:
@@ -37,12 +43,17 @@ def parse_scanner_spec(spec: str) -> ScannerSpec:
         if sep and not target:
             raise DriverSpecError("'sim:' needs a file of codes, e.g. sim:codes.txt")
         return ScannerSpec("sim", target or None)
+    target, _, query = target.partition("?")
     if not target:
         example = "serial:/dev/ttyACM0" if kind == "serial" else "camera:0"
         raise DriverSpecError(f"the {kind} scanner needs a target, e.g. {example}")
-    if kind == "camera" and not target.isdigit():
-        raise DriverSpecError(f"camera index must be a number, not {target!r}")
-    return ScannerSpec(kind, target)
+    if kind == "camera" and not (target.isdigit() or target.startswith("/")):
+        raise DriverSpecError(f"camera must be an index or a /dev path, not {target!r}")
+    try:
+        options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+    except ValueError as exc:
+        raise DriverSpecError(f"malformed scanner options {query!r}: use key=value&...") from exc
+    return ScannerSpec(kind, target, options)
 
 
 def make_scanner(
@@ -70,7 +81,18 @@ def make_scanner(
         if sim_codes is None:
             raise DriverSpecError("'sim' needs codes to scan here; use sim:FILE")
         return SimScanner(on_code, sim_codes, interval=sim_interval, on_error=on_error)
-    raise DriverUnavailable(
-        f"{parsed.kind} scanners are not available in this build yet; use keyboard or sim",
-        code="scanner_unavailable",
-    )
+    if parsed.kind == "serial":
+        from fieldpass.drivers.scanners.serial import SerialScanner
+
+        scanner_type: type = SerialScanner
+    else:
+        from fieldpass.drivers.scanners.camera import CameraScanner
+
+        scanner_type = CameraScanner
+    if not scanner_type.is_usable():
+        raise DriverUnavailable(
+            f"{parsed.kind} scanners need libraries missing on this host: "
+            f"{scanner_type.missing_dependencies()}",
+            code="scanner_unavailable",
+        )
+    return scanner_type.from_spec(parsed, on_code, on_error)
