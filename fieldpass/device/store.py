@@ -13,16 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldpass.device.errors import DeviceError
 from fieldpass.sync.clock import Clock, system_clock
 from fieldpass.sync.events import GENESIS_HASH, Event, build_event
 from fieldpass.sync.messages import Change
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -281,6 +283,11 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Writers of this process queue here, first come first served, instead of polling
+        # SQLite's busy handler (which sleeps 1, 2, 5, 10... ms and is not fair): a scan
+        # waits at most for the one transaction ahead of it. Other processes still meet
+        # the busy timeout.
+        self._write_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: Path, clock: Clock = system_clock) -> Store:
@@ -322,6 +329,8 @@ class Store:
         """sqlite-utils view of this thread's connection (for reads and tooling)."""
         db = getattr(self._local, "db", None)
         if db is None:
+            import sqlite_utils  # only for tooling: keeps it (and numpy) out of every scan process
+
             db = self._local.db = sqlite_utils.Database(self.conn)
         return db
 
@@ -332,13 +341,14 @@ class Store:
         if conn.in_transaction:
             yield conn  # nested use joins the outer transaction
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -631,7 +641,15 @@ class Store:
         """The server holds every event up to ``accepted_seq`` (it may be lower than before:
         a restored server lost events, which are then pushed again)."""
         with self.transaction() as conn:
-            conn.execute("UPDATE outbox SET pushed = (seq <= ?)", (accepted_seq,))
+            before = self.accepted_seq()
+            # Only the rows whose state changes: the outbox keeps every event ever made.
+            if accepted_seq >= before:
+                conn.execute(
+                    "UPDATE outbox SET pushed = 1 WHERE seq > ? AND seq <= ?",
+                    (before, accepted_seq),
+                )
+            else:
+                conn.execute("UPDATE outbox SET pushed = 0 WHERE seq > ?", (accepted_seq,))
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 (ACCEPTED_SEQ, str(accepted_seq)),

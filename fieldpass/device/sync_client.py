@@ -187,15 +187,16 @@ class SyncClient:
                     answer = _push_decoder.decode(response.content)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     raise DeviceError("bad_response", f"bad push answer: {exc}") from exc
-                self._record_clock(t0, answer.received_at, answer.responded_at, t3)
                 new_accepted = min(answer.accepted_seq, last_seq)
                 pushed += max(new_accepted - accepted, 0)
-                self.store.record_accepted(new_accepted)
-                self.store.set_meta(**{LAST_PUSH_AT: t3})
+                with self.store.transaction():  # one durable write per answer, not three
+                    self._record_clock(t0, answer.received_at, answer.responded_at, t3)
+                    self.store.record_accepted(new_accepted)
+                    self.store.set_meta(**{LAST_PUSH_AT: t3})
+                if new_accepted >= last_seq:
+                    break  # all accepted; this answer already carried the clock sample
                 if not batch:
                     sent_heartbeat = True
-                    if new_accepted >= last_seq:
-                        break
                 elif new_accepted < batch[-1].seq and new_accepted == accepted:
                     raise DeviceError(
                         "server_error", f"server did not accept events after seq {new_accepted}"

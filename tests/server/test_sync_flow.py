@@ -193,3 +193,34 @@ def test_heartbeat_push_with_no_events(harness):
     _, _, _, device = _setup(harness)
     result = device.push([], unsynced=7)
     assert result.status_code == 200 and result.json["accepted_seq"] == 0
+
+
+def test_large_batch_is_stored_whole(harness, engine):
+    """A batch big enough for the bulk (COPY) path keeps every event, scan and admission."""
+    admin = harness.admin()
+    event = admin.event()
+    gate = admin.gate(event["id"])
+    rows = "".join(f"BULK-{n:04d},A,1,{n},Holder {n},VALID\n" for n in range(60))
+    csv = "barcode,sector,row,seat,holder_name,status\n" + rows
+    assert admin.import_csv(event["id"], csv).status_code == 200
+    device = harness.device()
+    device.approve(admin, event["id"], gate["id"])
+    events = [device.scan(f"BULK-{n:04d}") for n in range(60)]
+    events += [device.scan("BULK-0000")]  # the same ticket again: a rejected re-entry
+    result = device.push(events)
+    assert result.status_code == 200, result.text
+    assert result.json["accepted_seq"] == 61
+    assert _count(engine, schema.ingested_events) == 61
+    assert _count(engine, schema.scans) == 61
+    changes, _ = device.pull_all()
+    admissions = [c for c in changes if c["entity"] == "admission"]
+    assert len(admissions) == 61 and len({c["key"] for c in admissions}) == 61
+    with engine.connect() as conn:
+        entered = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(schema.tickets)
+            .where(schema.tickets.c.first_entry_at.is_not(None))
+        ).scalar_one()
+    assert entered == 60
+    assert device.push(events).json["applied"] == 0  # and a repeat changes nothing
+    assert _count(engine, schema.scans) == 61

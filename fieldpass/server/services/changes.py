@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from fieldpass.server import schema
+from fieldpass.server.services.common import insert_rows
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,9 @@ def emit(conn: sa.Connection, org_id: str, new_changes: list[NewChange], now: in
     if not new_changes:
         return 0
     first = allocate_seqs(conn, len(new_changes))
-    conn.execute(
-        sa.insert(schema.changes),
+    insert_rows(
+        conn,
+        schema.changes,
         [
             {
                 "seq": first + index,

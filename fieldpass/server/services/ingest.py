@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError
 from fieldpass.server.services import changes, conflicts
-from fieldpass.server.services.common import audit, dumps
+from fieldpass.server.services.common import audit, dumps, insert_rows
 from fieldpass.server.services.enrollment import check_protocol
 from fieldpass.server.services.tickets import ticket_change
 from fieldpass.sync import signing
@@ -266,8 +266,9 @@ def _store_and_apply(
 ) -> int:
     """Store the new events and their effects; returns how many conflicts were raised."""
     org_id = device.organization_id
-    conn.execute(
-        sa.insert(schema.ingested_events),
+    insert_rows(
+        conn,
+        schema.ingested_events,
         [
             {
                 "device_id": event.device_id,
@@ -410,10 +411,10 @@ def _apply_scans(
                 ),
             )
         )
-    conn.execute(sa.insert(schema.scans), scan_rows)
+    insert_rows(conn, schema.scans, scan_rows)
     raised = 0
     if admission_rows:
-        conn.execute(sa.insert(schema.admissions), admission_rows)
+        insert_rows(conn, schema.admissions, admission_rows)
         new_changes.extend(_create_signed_tickets(conn, signed_tickets, received_at))
         raised = _reconcile_timelines(conn, org_id, admission_rows, received_at)
     changes.emit(conn, org_id, new_changes, received_at)
@@ -523,7 +524,24 @@ def _reconcile_timelines(
                             "device": first.device_id,
                         }
                     )
-    if ticket_updates:
+    if ticket_updates and conn.dialect.name == "postgresql":
+        # One statement for the whole batch; an executemany UPDATE is one per ticket.
+        conn.execute(
+            sa.text(
+                "UPDATE tickets SET first_entry_at = v.at, first_entry_gate = v.gate,"
+                " first_entry_device = v.device"
+                " FROM unnest(CAST(:ids AS integer[]), CAST(:ats AS bigint[]),"
+                " CAST(:gates AS text[]), CAST(:devices AS text[])) AS v(id, at, gate, device)"
+                " WHERE tickets.id = v.id"
+            ),
+            {
+                "ids": [u["ticket_id"] for u in ticket_updates],
+                "ats": [u["at"] for u in ticket_updates],
+                "gates": [u["gate"] for u in ticket_updates],
+                "devices": [u["device"] for u in ticket_updates],
+            },
+        )
+    elif ticket_updates:
         conn.execute(
             sa.update(t)
             .where(t.c.id == sa.bindparam("ticket_id"))

@@ -11,10 +11,10 @@ import msgspec
 import sqlalchemy as sa
 
 from fieldpass.server import schema
-from fieldpass.server.db import reading
+from fieldpass.server.db import is_postgres, reading
 from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services import changes
-from fieldpass.server.services.common import audit, clean_text, dumps
+from fieldpass.server.services.common import audit, clean_text, dumps, insert_rows
 from fieldpass.server.services.events import require_event
 from fieldpass.sync import signing
 from fieldpass.sync.checkin import REVOKED_STATUSES
@@ -32,6 +32,8 @@ REQUIRED_COLUMNS = ("barcode", "sector")
 TICKET_STATUSES = frozenset({"VALID"}) | REVOKED_STATUSES
 REVOKE_STATUSES = ("REVOKED", "CANCELLED", "REFUNDED", "BLACKLISTED")
 MAX_REPORTED_ERRORS = 1000
+#: Imports at least this large refresh PostgreSQL's statistics of the tickets table.
+ANALYZE_AFTER_ROWS = 1000
 _LIMITS = {"sector": 50, "row": 20, "seat": 20, "holder_name": 200}
 
 
@@ -222,8 +224,7 @@ def import_tickets(
             else:
                 updates.append({**ticket, "ticket_id": ticket_id})
             new_changes.append(ticket_change(ticket))
-        if inserts:
-            conn.execute(sa.insert(t), inserts)
+        insert_rows(conn, t, inserts)
         if updates:
             conn.execute(
                 sa.update(t)
@@ -250,6 +251,11 @@ def import_tickets(
             details={"imported": len(inserts), "updated": len(updates)},
         )
         changes.emit(conn, org_id, new_changes, now)
+    if is_postgres(engine) and len(rows) >= ANALYZE_AFTER_ROWS:
+        # Fresh planner statistics: without them PostgreSQL scans the whole event's
+        # tickets on every push until autovacuum gets round to it.
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE tickets")
     return {"imported": len(inserts), "updated": len(updates), "total": len(rows)}
 
 
