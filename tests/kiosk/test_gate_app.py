@@ -25,7 +25,9 @@ pytestmark = pytest.mark.anyio
 def gate_app(device, **options) -> GateApp:
     options.setdefault("tz", UTC)
     options.setdefault("cursor_blink", False)
-    return make_gate_app(device, "keyboard", sync_interval=options.pop("sync_interval", 3600), **options)
+    return make_gate_app(
+        device, "keyboard", sync_interval=options.pop("sync_interval", 3600), **options
+    )
 
 
 async def test_typed_code_shows_valid_with_holder(device, clock):
@@ -165,7 +167,11 @@ async def test_footer_shows_mode_bindings(device):
         assert bindings["mode-exit"] == "f3"
         assert bindings["mode-check"] == "f4"
         assert bindings["holder-search"] == "f5"
-        shown = {binding.action for _, binding, enabled, _ in app.active_bindings.values() if binding.show}
+        shown = {
+            binding.action
+            for _, binding, enabled, _ in app.active_bindings.values()
+            if binding.show
+        }
         assert {"mode_entry", "mode_exit", "mode_check", "search"} <= shown
 
 

@@ -67,9 +67,7 @@ def test_organizations_cannot_see_or_touch_each_other(harness, engine):
     assert revoke.status_code == 404
     assert b.post(f"/v1/devices/{device.id}/revoke").status_code == 404
     b_event = b.event("B final")
-    approve = b.post(
-        "/v1/devices/approve", json={"code": device.code, "event_id": event["id"]}
-    )
+    approve = b.post("/v1/devices/approve", json={"code": device.code, "event_id": event["id"]})
     assert approve.status_code == 404
     approve = b.post("/v1/devices/approve", json={"code": device.code, "event_id": b_event["id"]})
     assert approve.status_code == 404  # no longer pending
@@ -221,9 +219,7 @@ def test_gates_with_sectors_and_device_list(harness):
     device.approve(admin, event["id"], gate["id"])
     listed = admin.get("/v1/devices").json["devices"][0]
     assert listed["status"] == "approved" and listed["gate_id"] == gate["id"]
-    lower = admin.post(
-        "/v1/devices/approve", json={"code": "zzz-zzz", "event_id": event["id"]}
-    )
+    lower = admin.post("/v1/devices/approve", json={"code": "zzz-zzz", "event_id": event["id"]})
     assert lower.status_code == 404
 
 
