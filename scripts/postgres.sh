@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install (Debian package) and start a private PostgreSQL server on 127.0.0.1 for the tests.
-# Prints the database URL on stdout. The cluster lives in .pgtest/ and is reused if running.
+# Prints the database URL on stdout. The cluster lives in /tmp (the postgres user may not
+# be able to enter the checkout, e.g. under /root) and is reused if already running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${FIELDPASS_PG_PORT:-55432}
@@ -12,7 +13,7 @@ if [ -z "$(pg_bin)" ]; then
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 BIN=$(pg_bin)
-DATA=$PWD/.pgtest
+DATA=${FIELDPASS_PG_DATA:-/tmp/fieldpass-pgtest-$PORT}
 RUN_AS=()
 if [ "$(id -u)" = 0 ]; then RUN_AS=(runuser -u postgres --); fi
 if [ ! -f "$DATA/PG_VERSION" ]; then
