@@ -11,5 +11,6 @@ def _isolate_host(tmp_path_factory, monkeypatch):
     root = tmp_path_factory.mktemp("host")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
     monkeypatch.delenv("FIELDPASS_HOME", raising=False)
     monkeypatch.delenv("FIELDPASS_ADMIN_PASSWORD", raising=False)
