@@ -232,3 +232,127 @@ def run_cmd(home_dir: str | None, scanner: str) -> None:
         run_gate_app(ctx, scanner)
     finally:
         ctx.close()
+
+
+@device.command("scanners")
+@json_option
+def scanners_cmd(as_json: bool) -> None:
+    """List the cameras and serial ports this host has, with the spec to use for each."""
+    from fieldpass.drivers.scanners.camera import list_cameras
+    from fieldpass.drivers.scanners.serial import list_serial_ports
+
+    cameras = [camera for camera in list_cameras() if camera.get("primary", True)]
+    ports = list_serial_ports()
+    if as_json:
+        emit_json({"cameras": cameras, "serial_ports": ports})
+        return
+    click.echo("keyboard       a keyboard-wedge (USB HID) scanner typing into the app")
+    click.echo("sim:FILE       codes read from a file, one per line (demos and tests)")
+    if not cameras and not ports:
+        click.echo("no cameras (/dev/video*) or serial ports found")
+    for camera in cameras:
+        click.echo(f"{camera['spec']:<40} camera: {camera['name']}")
+    for port in ports:
+        label = port.get("product") or port.get("description") or ""
+        click.echo(f"{port['spec']:<40} serial: {label}")
+
+
+@device.command("test-scanner")
+@click.argument("spec")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(0.1, 86_400),
+    default=None,
+    help="Stop after this long (default: until Ctrl+C).",
+)
+@click.option("--count", type=click.IntRange(1), default=None, help="Stop after N codes.")
+@json_option
+def test_scanner_cmd(spec: str, seconds: float | None, count: int | None, as_json: bool) -> None:
+    """Open a scanner and print each decoded code as it arrives (serial, camera, sim:FILE)."""
+    import json
+    import queue
+    import time
+
+    from fieldpass.drivers.errors import DriverError
+    from fieldpass.drivers.scanners import make_scanner
+
+    events: queue.Queue[tuple[str, str]] = queue.Queue()
+    try:
+        scanner = make_scanner(
+            spec,
+            lambda code: events.put(("code", code)),
+            on_error=lambda error: events.put(("error", str(error))),
+            on_status=lambda text: events.put(("status", text)),
+        )
+    except DriverError as exc:
+        raise CliError(exc.message) from exc
+    if scanner.feeds_input:
+        raise CliError("the keyboard scanner types into the app: try it in `fieldpass device run`")
+    try:
+        scanner.open()
+    except DriverError as exc:
+        raise CliError(f"cannot open {spec}: {exc.message}") from exc
+    if not as_json:
+        click.echo(f"reading from {spec}; Ctrl+C stops", err=True)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    seen = 0
+    try:
+        while count is None or seen < count:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            try:
+                kind, text = events.get(timeout=0.2 if left is None else min(0.2, left))
+            except queue.Empty:
+                continue
+            if kind == "error":
+                raise CliError(f"scanner stopped: {text}")
+            if kind == "code":
+                seen += 1
+            stamp = time.strftime("%H:%M:%S")
+            if as_json:
+                click.echo(json.dumps({"at": stamp, "kind": kind, "text": text}))
+            else:
+                click.echo(f"{stamp}  {text!r}" if kind == "code" else f"{stamp}  ({text})")
+    finally:
+        scanner.close()
+
+
+@device.command("test-printer")
+@click.argument("spec")
+@click.option("--preview", is_flag=True, help="Show the page as text; print nothing.")
+@json_option
+def test_printer_cmd(spec: str, preview: bool, as_json: bool) -> None:
+    """Print a test page (styles, Croatian letters, QR, Code128) and report printer status."""
+    import time
+
+    from fieldpass.drivers.errors import DriverError
+    from fieldpass.drivers.printers import make_printer, render_text, test_page_document
+
+    try:
+        printer = make_printer(spec)
+    except DriverError as exc:
+        raise CliError(exc.message) from exc
+    page = test_page_document(
+        spec=spec,
+        profile_name=printer.profile.name,
+        columns=printer.profile.columns,
+        printed_at=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    if preview:
+        click.echo(render_text(page, printer.profile.columns))
+        return
+    try:
+        with printer:
+            result = printer.print_document(page)
+            status = printer.status()
+    except DriverError as exc:
+        raise CliError(f"printing on {spec} failed: {exc.message}") from exc
+    if as_json:
+        emit_json(
+            {"bytes_sent": result.bytes_sent, "notes": list(result.notes), "status": status.value}
+        )
+        return
+    click.echo(f"sent {result.bytes_sent} bytes to {spec}; printer status: {status.value}")
+    for note in result.notes:
+        click.echo(f"note: {note}")

@@ -23,6 +23,7 @@ from fieldpass.drivers.scanners import Scanner, make_scanner
 from fieldpass.kiosk.messages import (
     CodeScanned,
     ScanDecided,
+    ScannerStatusChanged,
     StatusRead,
     SyncFinished,
     WorkerFailed,
@@ -101,6 +102,7 @@ class GateApp(App[None]):
             on_error=self._scanner_failed,
             sim_codes=lambda: demo_scan_codes(ctx),
             sim_interval=sim_interval,
+            on_status=self._scanner_status,
         )
         self.scanner_spec = scanner_spec
         self.bells_rung = 0
@@ -148,6 +150,13 @@ class GateApp(App[None]):
     def _scanner_failed(self, error: DriverError) -> None:
         """Called on the scanner's reader thread when it stops with an error."""
         self.post_message(WorkerFailed("scanner", str(error), code=error.code))
+
+    def _scanner_status(self, text: str) -> None:
+        """Called on the scanner's reader thread when its link changes."""
+        self.post_message(ScannerStatusChanged(text))
+
+    def on_scanner_status_changed(self, message: ScannerStatusChanged) -> None:
+        self.gate_screen.show_message(message.text)
 
     def on_code_scanned(self, message: CodeScanned) -> None:
         # Queue, never drop: the mode is the one shown when the code was read.

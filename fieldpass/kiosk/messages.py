@@ -52,3 +52,10 @@ class WorkerFailed(Message):
     error: str
     code: str | None = None  # the exception's machine-readable code, when it has one
     scanned: str | None = None  # for a failed scan: the code that was not decided
+
+
+@dataclass
+class ScannerStatusChanged(Message):
+    """The scanner's link changed (camera lost / reopened, serial reconnected); not a failure."""
+
+    text: str

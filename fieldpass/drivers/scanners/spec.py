@@ -6,6 +6,7 @@ Serial and camera specs take options after ``?``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -16,6 +17,9 @@ from fieldpass.drivers.scanners.keyboard import KeyboardWedgeScanner
 from fieldpass.drivers.scanners.sim import DEFAULT_INTERVAL_S, CodeSource, SimScanner
 
 SCANNER_KINDS = ("keyboard", "sim", "serial", "camera")
+#: Receives a one-line description of a link change (camera lost, serial reconnected...),
+#: on the scanner's reader thread; scanning goes on.
+OnStatusText = Callable[[str], None]
 SPEC_HELP = "keyboard | sim | sim:FILE | serial:DEVICE[?OPTIONS] | camera:INDEX|PATH[?OPTIONS]"
 
 
@@ -63,10 +67,12 @@ def make_scanner(
     on_error: OnError | None = None,
     sim_codes: CodeSource | None = None,
     sim_interval: float = DEFAULT_INTERVAL_S,
+    on_status: OnStatusText | None = None,
 ) -> Scanner:
     """Build (not open) the scanner a spec names.
 
     ``sim_codes`` feeds plain ``sim`` (the app passes the device's tickets plus bad codes).
+    ``on_status`` hears link changes of serial and camera scanners as one line of text.
     Raises DriverSpecError for a malformed spec, DriverUnavailable for a transport this
     build cannot drive yet.
     """
@@ -95,4 +101,15 @@ def make_scanner(
             f"{scanner_type.missing_dependencies()}",
             code="scanner_unavailable",
         )
-    return scanner_type.from_spec(parsed, on_code, on_error)
+    return scanner_type.from_spec(
+        parsed, on_code, on_error, on_status=_status_adapter(parsed.kind, on_status)
+    )
+
+
+def _status_adapter(kind: str, on_status: OnStatusText | None) -> Callable[..., None] | None:
+    """Each transport reports link changes in its own terms; the app wants one line."""
+    if on_status is None:
+        return None
+    if kind == "camera":
+        return lambda status: on_status(f"camera {status.state}: {status.message}")
+    return lambda event, detail: on_status(f"scanner {event.value}: {detail}")
