@@ -156,8 +156,8 @@ def test_spec_is_parsed_without_opening_anything():
 @pytest.mark.parametrize(
     ("query", "needle"),
     [
-        ("width=abc", "width='abc'"),
-        ("width=0", "from 16 to 8192"),
+        ("width=abc", "width must be a whole number, not 'abc'"),
+        ("width=0", "between 16 and 8192"),
         ("height=-480", "height"),
         ("width=1e3", "whole number"),
         ("fps=-1", "fps"),
@@ -165,7 +165,7 @@ def test_spec_is_parsed_without_opening_anything():
         ("holdoff=soon", "holdoff"),
         ("holdoff=-2", "holdoff"),
         ("backend=zbar", "cascade | zxing | pyzbar"),
-        ("mjpg=2", "use 0 or 1"),
+        ("mjpg=2", "must be 0 or 1"),
         ("loop=maybe", "loop"),
         ("formats=qr", "formats='qr'"),
         ("formats=", "formats"),

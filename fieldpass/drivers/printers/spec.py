@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from fieldpass.drivers.errors import DriverSpecError, DriverUnavailable
+from fieldpass.drivers.options import float_option, int_option
 from fieldpass.drivers.printers.base import Printer
 from fieldpass.drivers.printers.dummy import DummyPrinter
 from fieldpass.drivers.printers.file import FilePrinter
@@ -101,7 +102,7 @@ def make_printer(spec: str) -> Printer:
     """
     parsed = parse_printer_spec(spec)
     options = parsed.options
-    width = _int_option(options, "width", None, low=96, high=4096)
+    width = int_option(options, "width", None, low=96, high=4096)
     profile = resolve_profile(
         options.get("profile", DEFAULT_PROFILE),
         qr=options.get("qr"),
@@ -116,7 +117,9 @@ def make_printer(spec: str) -> Printer:
             f"{parsed.kind} printers need libraries missing on this host: {missing}",
             code="printer_unavailable",
         )
-    timeout = _float_option(options, "timeout", DEFAULT_TIMEOUT_S, low=0.5, high=300.0)
+    timeout = float_option(
+        options, "timeout", DEFAULT_TIMEOUT_S, low=0.5, high=300.0, unit="seconds"
+    )
     name = spec.strip()
     if parsed.kind == "dummy":
         return DummyPrinter(name, profile, timeout=timeout)
@@ -127,7 +130,7 @@ def make_printer(spec: str) -> Printer:
             name, profile, host=str(parsed.host), port=int(parsed.port or 0), timeout=timeout
         )
     if parsed.kind == "serial":
-        baud = _int_option(options, "baud", 9600, low=300, high=4_000_000)
+        baud = int_option(options, "baud", 9600, low=300, high=4_000_000)
         flow = options.get("flow", "none").lower()
         return SerialPrinter(
             name, profile, path=str(parsed.target), baud=int(baud or 0), flow=flow, timeout=timeout
@@ -162,9 +165,9 @@ def _parse_options(kind: str, query: str) -> dict[str, str]:
             f"unknown {kind} printer option(s) {', '.join(unknown)}; use {', '.join(allowed)}"
         )
     # Check values now, so a bad spec fails before anything is loaded or opened.
-    _int_option(options, "width", None, low=96, high=4096)
-    _float_option(options, "timeout", DEFAULT_TIMEOUT_S, low=0.5, high=300.0)
-    _int_option(options, "baud", 9600, low=300, high=4_000_000)
+    int_option(options, "width", None, low=96, high=4096)
+    float_option(options, "timeout", DEFAULT_TIMEOUT_S, low=0.5, high=300.0, unit="seconds")
+    int_option(options, "baud", 9600, low=300, high=4_000_000)
     for key, allowed_values in (
         ("qr", ("image", "native")),
         ("barcode", ("hardware", "image")),
@@ -215,34 +218,6 @@ def _parse_host_port(target: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise DriverSpecError(f"printer port must be 1..65535, not {port_text!r}")
     return host, int(port_text)
-
-
-def _int_option(options: dict[str, str], name: str, default: int | None, *, low: int, high: int):
-    raw = options.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise DriverSpecError(f"{name} must be a whole number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise DriverSpecError(f"{name} must be between {low} and {high}, not {value}")
-    return value
-
-
-def _float_option(
-    options: dict[str, str], name: str, default: float, *, low: float, high: float
-) -> float:
-    raw = options.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise DriverSpecError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not low <= value <= high:
-        raise DriverSpecError(f"{name} must be between {low} and {high} seconds, not {raw}")
-    return value
 
 
 def _endpoint(options: dict[str, str], name: str, default: int) -> int:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fieldpass.drivers.errors import DriverError, DriverSpecError
+from fieldpass.drivers.options import bool_option, float_option, int_option
 from fieldpass.drivers.scanners.base import OnCode, OnError, ThreadedScanner
 
 if TYPE_CHECKING:
@@ -77,16 +78,15 @@ class CameraSettings:
         values: dict[str, Any] = {}
         for name in ("width", "height"):
             if name in options:
-                values[name] = _int_option(options, name, 16, 8192)
+                values[name] = int_option(options, name, None, low=16, high=8192)
         if "fps" in options:
-            values["fps"] = _float_option(options, "fps", 0.5, 480.0)
-        if "holdoff" in options:
-            values["holdoff"] = _float_option(options, "holdoff", 0.0, 3600.0)
-        if "fallback_interval" in options:
-            values["fallback_interval"] = _float_option(options, "fallback_interval", 0.0, 60.0)
+            values["fps"] = float_option(options, "fps", None, low=0.5, high=480.0)
+        for name, high in (("holdoff", 3600.0), ("fallback_interval", 60.0)):
+            if name in options:
+                values[name] = float_option(options, name, None, low=0.0, high=high, unit="s")
         for name in ("mjpg", "loop", "realtime"):
             if name in options:
-                values[name] = _bool_option(options, name)
+                values[name] = bool_option(options, name, None)
         if "backend" in options:
             backend = options["backend"].strip().lower()
             if backend not in BACKENDS:
@@ -120,36 +120,6 @@ _OPTION_NAMES = frozenset(
         "fallback_interval",
     }
 )
-
-
-def _int_option(options: Mapping[str, str], name: str, low: int, high: int) -> int:
-    text = options[name].strip()
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise DriverSpecError(
-            f"camera option {name}={options[name]!r}: use a whole number from {low} to {high}"
-        )
-    return int(text)
-
-
-def _float_option(options: Mapping[str, str], name: str, low: float, high: float) -> float:
-    try:
-        value = float(options[name])
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and low <= value <= high):
-        raise DriverSpecError(
-            f"camera option {name}={options[name]!r}: use a number from {low:g} to {high:g}"
-        )
-    return value
-
-
-def _bool_option(options: Mapping[str, str], name: str) -> bool:
-    text = options[name].strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise DriverSpecError(f"camera option {name}={options[name]!r}: use 0 or 1")
 
 
 @dataclass(frozen=True)

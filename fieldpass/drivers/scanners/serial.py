@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldpass.drivers.errors import DriverError, DriverSpecError, DriverUnavailable
+from fieldpass.drivers.options import float_option, int_option
 from fieldpass.drivers.scanners.base import OnCode, OnError, ThreadedScanner
 
 if TYPE_CHECKING:
@@ -111,47 +112,21 @@ def parse_serial_settings(target: str | None, options: dict[str, str]) -> Serial
         raise DriverSpecError(
             f"unknown serial scanner option(s) {', '.join(unknown)}; use {', '.join(OPTIONS)}"
         )
-    baud = _int_option(options, "baud", DEFAULT_BAUD, low=50, high=4_000_000)
+    baud = int_option(options, "baud", DEFAULT_BAUD, low=50, high=4_000_000)
     terminator = options.get("terminator", DEFAULT_TERMINATOR).strip().lower()
     if terminator not in TERMINATORS:
         raise DriverSpecError(
             f"terminator must be one of {'|'.join(TERMINATORS)}, not {options['terminator']!r}"
         )
-    silence = _float_option(options, "timeout", DEFAULT_SILENCE_S, low=0.01, high=10.0)
+    silence = float_option(
+        options, "timeout", DEFAULT_SILENCE_S, low=0.01, high=10.0, unit="seconds"
+    )
     prefix = options.get("prefix", "")
     suffix = options.get("suffix", "")
     for name, value in (("prefix", prefix), ("suffix", suffix)):
         if len(value) > MAX_AFFIX_CHARS:
             raise DriverSpecError(f"{name} is longer than {MAX_AFFIX_CHARS} characters")
     return SerialSettings(target, baud, terminator, silence, prefix, suffix)
-
-
-def _int_option(options: dict[str, str], name: str, default: int, *, low: int, high: int) -> int:
-    raw = options.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise DriverSpecError(f"{name} must be a whole number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise DriverSpecError(f"{name} must be between {low} and {high}, not {value}")
-    return value
-
-
-def _float_option(
-    options: dict[str, str], name: str, default: float, *, low: float, high: float
-) -> float:
-    raw = options.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise DriverSpecError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not low <= value <= high:  # also rejects nan
-        raise DriverSpecError(f"{name} must be between {low} and {high} seconds, not {raw}")
-    return value
 
 
 class CodeFramer:
