@@ -392,6 +392,55 @@ class AdminClient:
     def attendance(self, event_id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/events/{segment(event_id)}/reports/attendance")
 
+    # -- petrol: PINs, seats, deeplinks -------------------------------------------------
+
+    def create_pin(self, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"/v1/events/{segment(event_id)}/pins", json_body=body)
+
+    def import_pins(self, event_id: str, data: bytes) -> dict[str, Any]:
+        """Upload a PIN CSV; any bad row raises :class:`InvalidRows` and nothing is created."""
+        return self.request(
+            "POST",
+            f"/v1/events/{segment(event_id)}/pins/import",
+            content=data,
+            headers={"Content-Type": "text/csv; charset=utf-8"},
+            timeout=httpx.Timeout(self.timeout, read=max(self.timeout, IMPORT_READ_TIMEOUT)),
+            problems={"invalid_rows": InvalidRows},
+        )
+
+    def list_pins(self, event_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        params = {"status": status} if status else None
+        answer = self.request("GET", f"/v1/events/{segment(event_id)}/pins", params=params)
+        return self._list(answer, "pins")
+
+    def cancel_pin(self, pin: str, reason: str | None = None) -> dict[str, Any]:
+        body = {"reason": reason} if reason else {}
+        return self.request("POST", f"/v1/pins/{segment(pin)}/cancel", json_body=body)
+
+    def add_sector(self, event_id: str, name: str, rows: str, seats: str) -> dict[str, Any]:
+        return self.request(
+            "POST",
+            f"/v1/events/{segment(event_id)}/sectors",
+            json_body={"name": name, "rows": rows, "seats": seats},
+        )
+
+    def list_sectors(self, event_id: str) -> list[dict[str, Any]]:
+        answer = self.request("GET", f"/v1/events/{segment(event_id)}/sectors")
+        return self._list(answer, "sectors")
+
+    def allocate_seats(self, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"/v1/events/{segment(event_id)}/seat-blocks", json_body=body)
+
+    def list_seat_blocks(self, event_id: str) -> list[dict[str, Any]]:
+        answer = self.request("GET", f"/v1/events/{segment(event_id)}/seat-blocks")
+        return self._list(answer, "blocks")
+
+    def return_seat_block(self, block_id: str) -> dict[str, Any]:
+        return self.request("POST", f"/v1/seat-blocks/{segment(block_id)}/return")
+
+    def petrol_deeplink(self, event_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/v1/events/{segment(event_id)}/petrol-deeplink")
+
     def _list(self, answer: Any, key: str) -> list[dict[str, Any]]:
         items = answer.get(key) if isinstance(answer, dict) else None
         if not isinstance(items, list):

@@ -31,11 +31,20 @@ from fieldpass.cli.admin_client import (
 )
 from fieldpass.cli.errors import CliError, emit_json
 from fieldpass.sync.clock import from_iso
+from fieldpass.sync.identity import HolderError, parse_holder
+from fieldpass.sync.pins import MAX_QUANTITY, MIN_QUANTITY, PIN_STATUSES, is_pin
+from fieldpass.sync.seating import RangeError, parse_labels
 
 PASSWORD_ENV = "FIELDPASS_ADMIN_PASSWORD"
 MAX_ROW_ERRORS_SHOWN = 20
 CSV_COLUMNS = ("barcode", "sector", "row", "seat", "holder_name", "status")
 REVOKE_STATUSES = ("REVOKED", "CANCELLED", "REFUNDED", "BLACKLISTED")
+PIN_CSV_COLUMNS = (
+    "pin",
+    "quantity",
+    "expires_at",
+    *(f"holder_{n}" for n in range(1, MAX_QUANTITY + 1)),
+)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 event_option = click.option("--event", "event_id", required=True, help="The event's id.")
@@ -389,6 +398,19 @@ def read_ticket_csv(path: Path) -> tuple[bytes, int]:
     Only the file itself is checked here (readable, UTF-8, a header): the server checks
     every row and refuses the whole file if any row is bad.
     """
+    data, rows = read_csv_file(path)
+    header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    columns = [name.strip().lower() for name in header]
+    if "barcode" not in columns:
+        raise CliError(
+            f"{path}: the first line must be the header {','.join(CSV_COLUMNS)} "
+            f"(found {','.join(columns)[:80]!r})"
+        )
+    return data, rows
+
+
+def read_csv_file(path: Path) -> tuple[bytes, int]:
+    """A readable, UTF-8, non-empty CSV with a header: its bytes and data line count."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -404,31 +426,25 @@ def read_ticket_csv(path: Path) -> tuple[bytes, int]:
     if not text.strip():
         raise CliError(f"{path} is empty")
     try:
-        header = next(csv.reader(io.StringIO(text)))
+        next(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
         raise CliError(f"{path}: unreadable CSV header: {exc}") from None
-    columns = [name.strip().lower() for name in header]
-    if "barcode" not in columns:
-        raise CliError(
-            f"{path}: the first line must be the header {','.join(CSV_COLUMNS)} "
-            f"(found {','.join(columns)[:80]!r})"
-        )
     rows = sum(1 for line in text.splitlines()[1:] if line.strip())
     return data, rows
 
 
-def error_column(message: str) -> str:
+def error_column(message: str, columns: Sequence[str] = CSV_COLUMNS) -> str:
     """The CSV column a server row error is about (its messages name it), else '-'."""
     words = message.replace(":", " ").replace("'", " ").split()
     for word in words[:4]:
-        if word in CSV_COLUMNS:
+        if word in columns:
             return word
     if message.startswith("unknown status"):
         return "status"
     return "-"
 
 
-def _print_row_errors(problem: InvalidRows) -> None:
+def _print_row_errors(problem: InvalidRows, columns: Sequence[str] = CSV_COLUMNS) -> None:
     errors = problem.errors
     shown = errors[:MAX_ROW_ERRORS_SHOWN]
     click.echo("the file was refused; nothing was imported. Problems:", err=True)
@@ -437,7 +453,7 @@ def _print_row_errors(problem: InvalidRows) -> None:
         [
             (
                 e.get("line") if isinstance(e.get("line"), int) else cell(e.get("line")),
-                error_column(str(e.get("message", ""))),
+                error_column(str(e.get("message", "")), columns),
                 str(e.get("message", "")),
             )
             for e in shown
@@ -846,3 +862,369 @@ def report_attendance_cmd(settings: AdminSettings, event_id: str, as_json: bool)
         emit_json(report)
         return
     click.echo(format_attendance(report, name))
+
+
+# -- petrol: PINs -----------------------------------------------------------------------
+
+
+@admin.group("pins")
+def pins_group() -> None:
+    """PINs for petrol-station pick-up: create, import, list, cancel."""
+
+
+def _holder_body(texts: Sequence[str]) -> list[dict[str, str]]:
+    """Check each --holder locally with the server's own rules; the API's holder objects."""
+    holders = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            holder = parse_holder(text)
+        except HolderError as exc:
+            raise CliError(f"--holder {number}: {exc.message}") from None
+        data = holder.to_dict()
+        data.pop("document_type")
+        holders.append(data)
+    return holders
+
+
+def _holder_names(pin: dict[str, Any]) -> str:
+    holders = pin.get("holders") or []
+    return "; ".join(str(h.get("full_name")) for h in holders if isinstance(h, dict)) or "-"
+
+
+def _pin_rows(pins: list[dict[str, Any]]) -> str:
+    return table(
+        ("pin", "status", "qty", "holders", "expires", "created", "id"),
+        [
+            (
+                p.get("pin"),
+                p.get("status"),
+                p.get("quantity"),
+                _holder_names(p),
+                local_time(p.get("expires_at")),
+                local_time(p.get("created_at")),
+                p.get("id"),
+            )
+            for p in pins
+        ],
+    )
+
+
+@pins_group.command("create")
+@event_option
+@click.option(
+    "--quantity", type=click.IntRange(MIN_QUANTITY, MAX_QUANTITY), required=True, help="Tickets."
+)
+@click.option(
+    "--holder",
+    "holders",
+    multiple=True,
+    required=True,
+    metavar="'NAME;YYYY-MM-DD;NATIONALITY;OIB_OR_PASSPORT'",
+    help="One per ticket, e.g. 'Ana Horvat;1990-05-17;HR;69435151530'.",
+)
+@click.option("--expires", default=None, help="Expiry, ISO 8601 (default: the event's start).")
+@click.option("--pin", "wanted", default=None, help="Use this 5-digit PIN (default: random).")
+@json_option
+@pass_settings
+def pins_create_cmd(
+    settings: AdminSettings,
+    event_id: str,
+    quantity: int,
+    holders: tuple[str, ...],
+    expires: str | None,
+    wanted: str | None,
+    as_json: bool,
+) -> None:
+    """Create a PIN for QUANTITY tickets, one --holder per ticket; prints its "pin"."""
+    if len(holders) != quantity:
+        raise CliError(
+            f"--quantity is {quantity} but {len(holders)} --holder given: one per ticket"
+        )
+    if wanted is not None and not is_pin(wanted):
+        raise CliError(f"--pin must be exactly 5 digits, got {wanted[:20]!r}")
+    body: dict[str, Any] = {"quantity": quantity, "holders": _holder_body(holders)}
+    if expires is not None:
+        body["expires_at"] = iso_option(expires, "--expires")
+    if wanted is not None:
+        body["pin"] = wanted
+    with settings.client() as client:
+        pin = client.create_pin(event_id, body)
+    if as_json:
+        emit_json(pin)
+        return
+    click.echo(
+        f"PIN {pin.get('pin')} for {pin.get('quantity')} ticket(s) "
+        f"({_holder_names(pin)}), valid until {local_time(pin.get('expires_at'))}"
+    )
+
+
+def read_pin_csv(path: Path) -> tuple[bytes, int]:
+    """The PIN file's bytes and number of data lines (the server checks every row)."""
+    data, rows = read_csv_file(path)
+    header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    if "quantity" not in [name.strip().lower() for name in header]:
+        raise CliError(
+            f"{path}: the first line must be a header like pin,quantity,expires_at,holder_1,"
+            f"holder_2 (found {','.join(header)[:80]!r})"
+        )
+    return data, rows
+
+
+@pins_group.command("import")
+@event_option
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(path_type=Path))
+@json_option
+@pass_settings
+def pins_import_cmd(settings: AdminSettings, event_id: str, csv_file: Path, as_json: bool) -> None:
+    """Create PINs from a CSV: pin,quantity,expires_at,holder_1,...,holder_10.
+
+    ``pin`` blank = a random PIN; ``expires_at`` blank = the event's start; each holder
+    cell is NAME;YYYY-MM-DD;NATIONALITY;OIB_OR_PASSPORT. All or nothing: if any row is
+    bad, every problem is listed and no PIN is created.
+    """
+    data, _rows = read_pin_csv(csv_file)
+    with settings.client() as client:
+        try:
+            result = client.import_pins(event_id, data)
+        except InvalidRows as problem:
+            _print_row_errors(problem, PIN_CSV_COLUMNS)
+            raise
+    if as_json:
+        emit_json(result)
+        return
+    created = result.get("pins") or []
+    click.echo(f"created {result.get('imported')} PINs")
+    click.echo(
+        table(("line", "pin", "id"), [(p.get("line"), p.get("pin"), p.get("id")) for p in created])
+    )
+
+
+@pins_group.command("list")
+@event_option
+@click.option(
+    "--status", type=click.Choice(PIN_STATUSES, case_sensitive=False), default=None, help="Filter."
+)
+@json_option
+@pass_settings
+def pins_list_cmd(
+    settings: AdminSettings, event_id: str, status: str | None, as_json: bool
+) -> None:
+    """List an event's PINs with their holders (expired PINs show EXPIRED)."""
+    with settings.client() as client:
+        pins = client.list_pins(event_id, status.upper() if status else None)
+    if as_json:
+        emit_json(pins)
+    elif not pins:
+        click.echo("no PINs")
+    else:
+        click.echo(_pin_rows(pins))
+
+
+@pins_group.command("cancel")
+@click.argument("pin")
+@click.option("--reason", default=None, help="Why (kept with the PIN).")
+@json_option
+@pass_settings
+def pins_cancel_cmd(settings: AdminSettings, pin: str, reason: str | None, as_json: bool) -> None:
+    """Cancel an ACTIVE PIN (by its 5 digits or its id)."""
+    with settings.client() as client:
+        cancelled = client.cancel_pin(pin.strip(), reason)
+    if as_json:
+        emit_json(cancelled)
+        return
+    click.echo(f"PIN {cancelled.get('pin')} is now {cancelled.get('status')}")
+
+
+# -- petrol: sectors, seats and seat blocks ---------------------------------------------
+
+
+def _range_option(value: str | None, option: str, *, letters: bool) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_labels(value, what=option, letters=letters)
+    except RangeError as exc:
+        raise CliError(str(exc)) from None
+    return value
+
+
+@admin.group("sector")
+def sector_group() -> None:
+    """Sectors of an event and their seats."""
+
+
+@sector_group.command("add")
+@event_option
+@click.option("--name", required=True, help="Sector code, e.g. A or North.")
+@click.option("--rows", required=True, help="Rows, e.g. A-Z or 1-40 (comma lists allowed).")
+@click.option("--seats", required=True, help="Seats in each row, e.g. 1-30.")
+@json_option
+@pass_settings
+def sector_add_cmd(
+    settings: AdminSettings, event_id: str, name: str, rows: str, seats: str, as_json: bool
+) -> None:
+    """Add a sector with rows x seats (seats that exist already are kept)."""
+    _range_option(rows, "--rows", letters=True)
+    _range_option(seats, "--seats", letters=False)
+    with settings.client() as client:
+        result = client.add_sector(event_id, name, rows, seats)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(
+        f"sector {result.get('sector')}: {result.get('created')} seats added, "
+        f"{result.get('total')} in total"
+    )
+
+
+@sector_group.command("list")
+@event_option
+@json_option
+@pass_settings
+def sector_list_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> None:
+    """Sectors with their seats: available, allocated to kiosks, sold."""
+    with settings.client() as client:
+        sectors = client.list_sectors(event_id)
+    if as_json:
+        emit_json(sectors)
+    elif not sectors:
+        click.echo("no sectors")
+    else:
+        columns = ("sector", "seats", "available", "allocated", "sold")
+        click.echo(table(columns, [[s.get(c) for c in columns] for s in sectors]))
+
+
+@admin.group("seats")
+def seats_group() -> None:
+    """Seat blocks: the seats each petrol kiosk may sell."""
+
+
+def _block_rows(blocks: list[dict[str, Any]]) -> str:
+    return table(
+        (
+            "id",
+            "device",
+            "sector",
+            "rows",
+            "seats",
+            "status",
+            "count",
+            "sold",
+            "unsold",
+            "returned",
+        ),
+        [
+            (
+                b.get("id"),
+                b.get("device_name") or short(b.get("device_id")),
+                b.get("sector"),
+                b.get("rows"),
+                b.get("seats"),
+                b.get("status"),
+                b.get("seat_count"),
+                b.get("sold"),
+                b.get("unsold"),
+                b.get("returned"),
+            )
+            for b in blocks
+        ],
+    )
+
+
+@seats_group.command("allocate")
+@event_option
+@click.option("--device", "device_id", required=True, help="The petrol kiosk's device id.")
+@click.option("--sector", required=True, help="Sector code.")
+@click.option("--rows", required=True, help="Rows, e.g. A-C.")
+@click.option("--seats", default=None, help="Seats, e.g. 1-20 (default: the whole rows).")
+@json_option
+@pass_settings
+def seats_allocate_cmd(
+    settings: AdminSettings,
+    event_id: str,
+    device_id: str,
+    sector: str,
+    rows: str,
+    seats: str | None,
+    as_json: bool,
+) -> None:
+    """Allocate a block of seats to a petrol kiosk; refused if any seat is not free."""
+    body: dict[str, Any] = {
+        "device_id": device_id,
+        "sector": sector,
+        "rows": _range_option(rows, "--rows", letters=True),
+    }
+    if seats is not None:
+        body["seats"] = _range_option(seats, "--seats", letters=False)
+    with settings.client() as client:
+        block = client.allocate_seats(event_id, body)
+    if as_json:
+        emit_json(block)
+        return
+    click.echo(
+        f"allocated {block.get('seat_count')} seats (sector {block.get('sector')}, rows "
+        f"{block.get('rows')}, seats {block.get('seats')}) to "
+        f"{block.get('device_name') or block.get('device_id')}: block {block.get('id')}"
+    )
+
+
+@seats_group.command("list")
+@event_option
+@json_option
+@pass_settings
+def seats_list_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> None:
+    """The event's seat blocks with sold and unsold counts."""
+    with settings.client() as client:
+        blocks = client.list_seat_blocks(event_id)
+    if as_json:
+        emit_json(blocks)
+    elif not blocks:
+        click.echo("no seat blocks")
+    else:
+        click.echo(_block_rows(blocks))
+
+
+@seats_group.command("return")
+@click.argument("block_id")
+@json_option
+@pass_settings
+def seats_return_cmd(settings: AdminSettings, block_id: str, as_json: bool) -> None:
+    """Return a block: its unsold seats become available again; sold seats stay sold."""
+    with settings.client() as client:
+        block = client.return_seat_block(block_id)
+    if as_json:
+        emit_json(block)
+        return
+    click.echo(
+        f"block {block.get('id')} returned: {block.get('returned')} unsold seats freed, "
+        f"{block.get('sold')} sold"
+    )
+
+
+# -- petrol: deeplink -------------------------------------------------------------------
+
+
+def qr_text(payload: str) -> str:
+    """``payload`` as a QR code drawn with text characters, for a terminal."""
+    import qrcode
+
+    code = qrcode.QRCode(border=2)
+    code.add_data(payload)
+    out = io.StringIO()
+    code.print_ascii(out=out)
+    return out.getvalue()
+
+
+@event_group.command("deeplink")
+@event_option
+@json_option
+@pass_settings
+def event_deeplink_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> None:
+    """The event's petrol deeplink for the mobile app (created on first use), with its QR."""
+    with settings.client() as client:
+        link = client.petrol_deeplink(event_id)
+    if as_json:
+        emit_json(link)
+        return
+    click.echo(str(link.get("url")))
+    click.echo(qr_text(str(link.get("qr_payload") or link.get("url"))))

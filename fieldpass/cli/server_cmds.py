@@ -31,6 +31,15 @@ db_option = click.option(
 )
 
 
+key_file_option = click.option(
+    "--key-file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Key file for PIN holder data (default: $FIELDPASS_KEY_FILE, else next to a "
+    "SQLite database, else server.key in the user data dir).",
+)
+
+
 def _engine(db_url: str) -> sa.Engine:
     from fieldpass.server.db import DatabaseError, make_engine
 
@@ -55,10 +64,16 @@ def server() -> None:
 
 @server.command("init")
 @db_option
+@key_file_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def init_command(db_url: str, as_json: bool) -> None:
-    """Create the schema, or migrate an existing database to the current version."""
+def init_command(db_url: str, key_file: Path | None, as_json: bool) -> None:
+    """Create the schema, or migrate an existing database to the current version.
+
+    Also creates the key file that encrypts PIN holders' personal data (mode 0600; an
+    existing key file is kept). Keep it out of database backups, and back it up apart.
+    """
     from fieldpass.server.db import init_db
+    from fieldpass.server.keys import KeyFileError, ensure_key_file, resolve_key_path
 
     engine = _engine(db_url)
     try:
@@ -67,18 +82,30 @@ def init_command(db_url: str, as_json: bool) -> None:
         raise _database_failure(exc, db_url) from exc
     finally:
         engine.dispose()
+    key_path = resolve_key_path(db_url, key_file)
+    try:
+        key_created = ensure_key_file(key_path)
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from exc
     if as_json:
         emit_json(
             {
                 "revision_before": result.revision_before,
                 "revision": result.revision_after,
                 "epoch": result.epoch,
+                "key_file": str(key_path),
+                "key_created": key_created,
             }
         )
-    elif result.revision_before == result.revision_after:
+        return
+    if result.revision_before == result.revision_after:
         click.echo(f"database already at revision {result.revision_after} (epoch {result.epoch})")
     else:
         click.echo(f"database ready at revision {result.revision_after} (epoch {result.epoch})")
+    if key_created:
+        click.echo(f"created the key file for PIN holder data: {key_path} (back it up apart)")
+    else:
+        click.echo(f"key file for PIN holder data: {key_path}")
 
 
 @server.command("create-admin")
@@ -117,9 +144,13 @@ def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> N
 @click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
-def serve_command(db_url: str, bind: str, workers: int, threads: int) -> None:
+@key_file_option
+def serve_command(
+    db_url: str, bind: str, workers: int, threads: int, key_file: Path | None
+) -> None:
     """Serve the HTTP API with gunicorn."""
     from fieldpass.server.db import current_revision
+    from fieldpass.server.keys import KeyFileError, load_key_if_present, resolve_key_path
     from fieldpass.server.wsgi import serve
 
     host, sep, port = bind.rpartition(":")
@@ -133,7 +164,18 @@ def serve_command(db_url: str, bind: str, workers: int, threads: int) -> None:
         raise _database_failure(exc, db_url) from exc
     finally:
         engine.dispose()
-    serve(db_url, bind=bind, workers=workers, threads=threads)
+    key_path = resolve_key_path(db_url, key_file)
+    try:
+        pii_key = load_key_if_present(key_path)
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from exc
+    if pii_key is None:
+        click.echo(
+            f"warning: no key file at {key_path}: PIN holder data is unavailable "
+            "(run `fieldpass server init` to create it)",
+            err=True,
+        )
+    serve(db_url, bind=bind, workers=workers, threads=threads, pii_key=pii_key)
 
 
 @server.command("new-epoch")

@@ -21,7 +21,9 @@ from fieldpass.server.api import (
     enroll,
     events,
     health,
+    petrol,
     reports,
+    seats,
     sync,
     tickets,
 )
@@ -113,6 +115,13 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/events/{event_id}/tickets/signed", tickets.SignedTicketResource)
     route("/v1/events/{event_id}/tickets/{barcode}/revoke", tickets.TicketRevokeResource)
     route("/v1/events/{event_id}/reports/attendance", reports.AttendanceResource)
+    route("/v1/events/{event_id}/pins", petrol.PinsResource)
+    route("/v1/events/{event_id}/pins/import", petrol.PinImportResource)
+    route("/v1/pins/{pin}/cancel", petrol.PinCancelResource)
+    route("/v1/events/{event_id}/petrol-deeplink", petrol.DeeplinkResource)
+    route("/v1/events/{event_id}/sectors", seats.SectorsResource)
+    route("/v1/events/{event_id}/seat-blocks", seats.SeatBlocksResource)
+    route("/v1/seat-blocks/{block_id}/return", seats.SeatBlockReturnResource)
     route("/v1/devices", devices.DevicesResource)
     route("/v1/devices/approve", devices.DeviceApproveResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fieldpass.sync.clock import Clock, system_clock
 from fieldpass.sync.messages import MAX_BODY_BYTES
+from fieldpass.sync.pins import generate_pin
 
 
 def new_uuid() -> str:
@@ -24,3 +25,10 @@ class ServerConfig:
     max_import_bytes: int = 64 * 1024 * 1024
     admin_token_ttl_ms: int = 12 * 3600 * 1000
     enroll_status_skew_ms: int = 10 * 60 * 1000
+    #: AES-256-GCM key sealing PIN holders' personal data (from the key file, never from
+    #: the database); None: the server runs, but anything touching holder data is refused.
+    pii_key: bytes | None = field(default=None, repr=False)
+    #: PIN generator (injectable so tests can force collisions).
+    new_pin: Callable[[], str] = generate_pin
+    #: Where the mobile app's petrol deeplinks point; the event id and a token are added.
+    petrol_deeplink_base: str = "fieldpass://petrol"

@@ -305,3 +305,98 @@ audit_log = sa.Table(
     sa.Column("details", sa.Text, nullable=False, server_default="{}"),
     sa.Column("at", Ms, nullable=False),
 )
+
+# -- petrol kiosks (seed E12) and the seats they sell ------------------------------------
+#
+# Seats belong to an event, like the ``sectors`` they sit in: this schema has no venue
+# layout template (a venue's sectors are created per event by ticket imports and
+# ``sector add``), so one ``seats`` row is both the seat map entry and the event's seat
+# inventory (the seed's seats + match_seat_inventory). A venue template can later be
+# copied into an event's seats without changing this table.
+
+seat_blocks = sa.Table(
+    "seat_blocks",
+    metadata,
+    _id(),
+    sa.Column("event_id", sa.String(36), sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("sector_id", sa.Integer, sa.ForeignKey("sectors.id"), nullable=False),
+    sa.Column("rows_spec", sa.String(200), nullable=False),
+    sa.Column("seats_spec", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="ACTIVE"),  # | RETURNED
+    sa.Column("seat_count", sa.Integer, nullable=False),
+    sa.Column("returned_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_by", sa.String(36), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("returned_at", Ms),
+    sa.Index("ix_seat_blocks_event_status", "event_id", "status"),
+    sa.Index("ix_seat_blocks_device", "device_id"),
+)
+
+seats = sa.Table(
+    "seats",
+    metadata,
+    _serial(),
+    sa.Column("event_id", sa.String(36), sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("sector_id", sa.Integer, sa.ForeignKey("sectors.id"), nullable=False),
+    sa.Column("row_identifier", sa.String(10), nullable=False),
+    sa.Column("seat_number", sa.String(10), nullable=False),
+    sa.Column("seat_type", sa.String(20), nullable=False, server_default="STANDARD"),
+    # AVAILABLE | ALLOCATED (in an active block, unsold) | SOLD (by the block's kiosk)
+    sa.Column("status", sa.String(20), nullable=False, server_default="AVAILABLE"),
+    sa.Column("block_id", sa.String(36), sa.ForeignKey("seat_blocks.id")),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.UniqueConstraint("sector_id", "row_identifier", "seat_number"),
+    sa.Index("ix_seats_event_status", "event_id", "status"),
+    sa.Index("ix_seats_block", "block_id"),
+)
+
+petrol_pins = sa.Table(
+    "petrol_pins",
+    metadata,
+    _id(),
+    sa.Column("organization_id", sa.String(36), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("event_id", sa.String(36), sa.ForeignKey("events.id"), nullable=False),  # match_id
+    sa.Column("pin", sa.String(5), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    # Sealed JSON list of holders (fieldpass.sync.sealing, associated data = the row id).
+    sa.Column("ticket_holders_json", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="ACTIVE"),
+    sa.Column("expires_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("used_at", Ms),
+    sa.Column("cancelled_at", Ms),
+    sa.Column("cancellation_reason", sa.String(255)),
+    sa.CheckConstraint("quantity BETWEEN 1 AND 10", name="quantity_range"),
+    sa.CheckConstraint(
+        "status IN ('ACTIVE', 'USED', 'EXPIRED', 'CANCELLED')", name="status_values"
+    ),
+    sa.Index("ix_petrol_pins_event_status", "event_id", "status"),
+    sa.Index("ix_petrol_pins_org_pin", "organization_id", "pin"),
+    sa.Index("ix_petrol_pins_org_status_expires", "organization_id", "status", "expires_at"),
+)
+# The seed's UNIQUE (pin), narrowed: a PIN value is unique among the ACTIVE PINs of an
+# organization, so values are reused once a PIN is used, expired or cancelled.
+sa.Index(
+    "ux_petrol_pins_active_pin",
+    petrol_pins.c.organization_id,
+    petrol_pins.c.pin,
+    unique=True,
+    sqlite_where=petrol_pins.c.status == "ACTIVE",
+    postgresql_where=petrol_pins.c.status == "ACTIVE",
+)
+
+petrol_deeplinks = sa.Table(
+    "petrol_deeplinks",
+    metadata,
+    _id(),
+    sa.Column("event_id", sa.String(36), sa.ForeignKey("events.id"), nullable=False),  # match_id
+    sa.Column("deeplink_url", sa.String(500), nullable=False),
+    sa.Column("qr_code_data", sa.String(255), nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.UniqueConstraint("event_id"),
+)

@@ -1,6 +1,7 @@
 """WSGI entry points: real gunicorn run programmatically, and a module-level app.
 
-``gunicorn 'fieldpass.server.wsgi:application'`` works with ``FIELDPASS_DB`` set; the
+``gunicorn 'fieldpass.server.wsgi:application'`` works with ``FIELDPASS_DB`` set (and
+``FIELDPASS_KEY_FILE`` for PIN holder data); the
 app is built on the first request in each worker (nothing is configured at import).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -16,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 from fieldpass.server.app import create_app
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.db import make_engine
+from fieldpass.server.keys import KEY_FILE_ENV, load_key
 
 DEFAULT_BIND = "127.0.0.1:8080"
 
@@ -42,7 +45,14 @@ class FieldpassGunicorn(BaseApplication):
         return self._app_factory()
 
 
-def serve(db_url: str, bind: str = DEFAULT_BIND, workers: int = 2, threads: int = 4) -> None:
+def serve(
+    db_url: str,
+    bind: str = DEFAULT_BIND,
+    workers: int = 2,
+    threads: int = 4,
+    pii_key: bytes | None = None,
+) -> None:
+    """Run gunicorn; the key (loaded once by the caller) is handed to every worker's app."""
     options = {
         "bind": bind,
         "workers": workers,
@@ -52,7 +62,8 @@ def serve(db_url: str, bind: str = DEFAULT_BIND, workers: int = 2, threads: int 
         "errorlog": "-",
         "timeout": 60,
     }
-    FieldpassGunicorn(lambda: make_application(db_url), options).run()
+    config = ServerConfig(pii_key=pii_key)
+    FieldpassGunicorn(lambda: make_application(db_url, config), options).run()
 
 
 _app = None
@@ -69,5 +80,7 @@ def application(environ: dict, start_response):
                 if not url:
                     start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
                     return [b"FIELDPASS_DB is not set\n"]
-                _app = make_application(url)
+                key_path = os.environ.get(KEY_FILE_ENV)
+                key = load_key(Path(key_path)) if key_path else None
+                _app = make_application(url, ServerConfig(pii_key=key))
     return _app(environ, start_response)

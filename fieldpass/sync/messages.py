@@ -54,6 +54,16 @@ PROBLEM_STATUS: dict[str, int] = {
     "too_large": 413,
     "upgrade_required": 426,
     "rate_limited": 429,
+    # petrol PINs and seat blocks (admin API)
+    "invalid_pin": 400,
+    "invalid_holder": 400,
+    "invalid_transition": 409,
+    "pin_taken": 409,
+    "pin_space_full": 409,
+    "seat_conflict": 409,
+    "device_not_usable": 409,
+    "key_missing": 503,
+    "key_mismatch": 500,
 }
 
 

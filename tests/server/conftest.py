@@ -18,8 +18,11 @@ from fieldpass.server import schema
 from fieldpass.server.app import create_app
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.db import init_db, make_engine, normalise_url
+from fieldpass.sync import sealing
 from tests.server.helpers import FakeClock, Harness
 
+#: The key sealing PIN holders in server tests (a real server loads it from its key file).
+PII_KEY = sealing.generate_key()
 DEFAULT_PG_URL = "postgresql://fieldpass:fieldpass@127.0.0.1:5432/fieldpass_test"
 
 
@@ -85,7 +88,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(engine, clock):
-    return create_app(ServerConfig(clock=clock, max_import_bytes=1024 * 1024), engine)
+    config = ServerConfig(clock=clock, max_import_bytes=1024 * 1024, pii_key=PII_KEY)
+    return create_app(config, engine)
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""Admin petrol endpoints: PINs (create, import, list, cancel) and the event's deeplink."""
+
+from __future__ import annotations
+
+import falcon
+
+from fieldpass.server.api.base import Resource
+from fieldpass.server.api.common import decode_body, int_param, read_body, send
+from fieldpass.server.services import deeplinks, pins
+
+
+class PinsResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        found = pins.list_pins(
+            self.engine,
+            req.context.org_id,
+            event_id,
+            status=req.get_param("status") or None,
+            key=self.config.pii_key,
+            masked=req.context.admin.role == "viewer",
+            now=req.context.received_at,
+            limit=int_param(req, "limit", pins.MAX_LIST),
+        )
+        send(resp, {"pins": found})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        body = decode_body(req, pins.PinCreate)
+        created = pins.create_pin(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            event_id,
+            body,
+            key=self.config.pii_key,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+            new_pin=self.config.new_pin,
+        )
+        send(resp, created, 201)
+
+
+class PinImportResource(Resource):
+    large_body = True
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        result = pins.import_pins(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            event_id,
+            read_body(req),
+            key=self.config.pii_key,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+            new_pin=self.config.new_pin,
+        )
+        send(resp, result)
+
+
+class PinCancelResource(Resource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, pin: str) -> None:
+        body = decode_body(req, pins.PinCancel) if req.content_length else pins.PinCancel()
+        send(
+            resp,
+            pins.cancel_pin(
+                self.engine,
+                req.context.org_id,
+                req.context.admin.user_id,
+                pin,
+                body,
+                now=req.context.received_at,
+            ),
+        )
+
+
+class DeeplinkResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        send(
+            resp,
+            deeplinks.get_or_create_deeplink(
+                self.engine,
+                req.context.org_id,
+                req.context.admin.user_id,
+                event_id,
+                base=self.config.petrol_deeplink_base,
+                now=req.context.received_at,
+                new_id=self.config.new_id,
+            ),
+        )

@@ -1,0 +1,58 @@
+"""Admin seat endpoints: sectors with their seats, and seat blocks for petrol kiosks."""
+
+from __future__ import annotations
+
+import falcon
+
+from fieldpass.server.api.base import Resource
+from fieldpass.server.api.common import decode_body, send
+from fieldpass.server.services import seats
+
+
+class SectorsResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        send(resp, {"sectors": seats.list_sectors(self.engine, req.context.org_id, event_id)})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        body = decode_body(req, seats.SectorCreate)
+        created = seats.add_sector(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            event_id,
+            body,
+            now=req.context.received_at,
+        )
+        send(resp, created, 201)
+
+
+class SeatBlocksResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        send(resp, {"blocks": seats.list_blocks(self.engine, req.context.org_id, event_id)})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        body = decode_body(req, seats.BlockCreate)
+        created = seats.allocate_block(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            event_id,
+            body,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+        )
+        send(resp, created, 201)
+
+
+class SeatBlockReturnResource(Resource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, block_id: str) -> None:
+        send(
+            resp,
+            seats.return_block(
+                self.engine,
+                req.context.org_id,
+                req.context.admin.user_id,
+                block_id,
+                now=req.context.received_at,
+            ),
+        )

@@ -1,0 +1,504 @@
+"""Seats of an event, and seat blocks: the seats each petrol kiosk may sell.
+
+A seat is AVAILABLE, ALLOCATED (held by an ACTIVE block, unsold) or SOLD (sold by its
+block's kiosk). Allocation is a compare-and-set: ``UPDATE seats SET block_id = :block
+WHERE id IN (...) AND status = 'AVAILABLE'`` must touch every seat asked for, or the
+transaction is rolled back with ``seat_conflict``. On PostgreSQL a concurrent allocation
+waits on the row locks and then re-checks the WHERE clause, so two blocks can never hold
+one seat; on SQLite writers are serialised. Seats with a VALID ticket of the event (same
+sector code, row and seat) are refused too.
+
+Returning a block frees its unsold seats at once. That is safe while the kiosk cannot sell
+offline from a block it has not yet synced; once kiosks sell offline, a return must wait
+for the kiosk to acknowledge it (see the report of the petrol foundation work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+from fieldpass.server import schema
+from fieldpass.server.db import reading
+from fieldpass.server.errors import ApiError, not_found
+from fieldpass.server.services.common import audit, clean_text, insert_rows
+from fieldpass.server.services.events import require_event
+from fieldpass.sync.clock import to_iso
+from fieldpass.sync.seating import RangeError, parse_labels, seat_label, seat_sort_key
+
+MAX_SEATS_PER_SECTOR_ADD = 20_000
+MAX_SEATS_PER_BLOCK = 10_000
+MAX_CONFLICTS_LISTED = 1000
+MAX_CONFLICTS_IN_MESSAGE = 10
+PETROL_ROLE = "petrol"
+
+
+class SectorCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    rows: str
+    seats: str
+
+
+class BlockCreate(msgspec.Struct, forbid_unknown_fields=True):
+    device_id: str
+    sector: str
+    rows: str
+    seats: str | None = None
+
+
+def _labels(text: str, what: str, *, letters: bool) -> list[str]:
+    try:
+        return parse_labels(text, what=what, letters=letters)
+    except RangeError as exc:
+        raise ApiError("invalid", str(exc)) from None
+
+
+def _sector(conn: sa.Connection, event_id: str, code: str) -> Any:
+    s = schema.sectors
+    return conn.execute(sa.select(s).where(s.c.event_id == event_id, s.c.code == code)).first()
+
+
+# -- sectors and seats -------------------------------------------------------------------
+
+
+def add_sector(
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    event_id: str,
+    body: SectorCreate,
+    *,
+    now: int,
+) -> dict[str, Any]:
+    """Create the sector if new and add its rows x seats (seats that exist are kept)."""
+    code = clean_text(body.name, "name", max_length=50)
+    rows = _labels(body.rows, "rows", letters=True)
+    numbers = _labels(body.seats, "seats", letters=False)
+    if len(rows) * len(numbers) > MAX_SEATS_PER_SECTOR_ADD:
+        raise ApiError(
+            "invalid",
+            f"{len(rows)} rows x {len(numbers)} seats is more than "
+            f"{MAX_SEATS_PER_SECTOR_ADD} seats at once",
+        )
+    seat_table = schema.seats
+    with engine.begin() as conn:
+        require_event(conn, org_id, event_id)
+        sector = _sector(conn, event_id, code)
+        if sector is None:
+            conn.execute(sa.insert(schema.sectors).values(event_id=event_id, code=code))
+            sector = _sector(conn, event_id, code)
+        existing = set(
+            conn.execute(
+                sa.select(seat_table.c.row_identifier, seat_table.c.seat_number).where(
+                    seat_table.c.sector_id == sector.id
+                )
+            ).all()
+        )
+        new_seats = [
+            {
+                "event_id": event_id,
+                "sector_id": sector.id,
+                "row_identifier": row,
+                "seat_number": number,
+                "status": "AVAILABLE",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for row in rows
+            for number in numbers
+            if (row, number) not in existing
+        ]
+        insert_rows(conn, seat_table, new_seats)
+        audit(
+            conn,
+            org_id=org_id,
+            actor=actor,
+            action="sector.add",
+            subject=f"{event_id}:{code}",
+            at=now,
+            details={"rows": body.rows, "seats": body.seats, "created": len(new_seats)},
+        )
+    return {
+        "event_id": event_id,
+        "sector": code,
+        "rows": rows,
+        "seats_per_row": len(numbers),
+        "created": len(new_seats),
+        "existing": len(rows) * len(numbers) - len(new_seats),
+        "total": len(existing) + len(new_seats),
+    }
+
+
+def list_sectors(engine: sa.Engine, org_id: str, event_id: str) -> list[dict[str, Any]]:
+    """Every sector of the event with its seat counts by status."""
+    s, seat_table = schema.sectors, schema.seats
+    with reading(engine) as conn:
+        require_event(conn, org_id, event_id)
+        sectors = conn.execute(
+            sa.select(s.c.id, s.c.code).where(s.c.event_id == event_id).order_by(s.c.code)
+        ).all()
+        counts = conn.execute(
+            sa.select(seat_table.c.sector_id, seat_table.c.status, sa.func.count())
+            .where(seat_table.c.event_id == event_id)
+            .group_by(seat_table.c.sector_id, seat_table.c.status)
+        ).all()
+    by_sector: dict[int, dict[str, int]] = {}
+    for sector_id, status, count in counts:
+        by_sector.setdefault(sector_id, {})[status] = count
+    views = []
+    for sector in sectors:
+        statuses = by_sector.get(sector.id, {})
+        views.append(
+            {
+                "sector": sector.code,
+                "seats": sum(statuses.values()),
+                "available": statuses.get("AVAILABLE", 0),
+                "allocated": statuses.get("ALLOCATED", 0),
+                "sold": statuses.get("SOLD", 0),
+            }
+        )
+    return views
+
+
+# -- seat blocks -------------------------------------------------------------------------
+
+
+def _block_query() -> sa.Select:
+    b, s, d, seat_table = schema.seat_blocks, schema.sectors, schema.devices, schema.seats
+    sold = (
+        sa.select(sa.func.count())
+        .select_from(seat_table)
+        .where(seat_table.c.block_id == b.c.id, seat_table.c.status == "SOLD")
+        .scalar_subquery()
+    )
+    held = (
+        sa.select(sa.func.count())
+        .select_from(seat_table)
+        .where(seat_table.c.block_id == b.c.id, seat_table.c.status == "ALLOCATED")
+        .scalar_subquery()
+    )
+    return sa.select(
+        b,
+        s.c.code.label("sector"),
+        d.c.name.label("device_name"),
+        sold.label("sold"),
+        held.label("unsold"),
+    ).select_from(b.join(s, s.c.id == b.c.sector_id).join(d, d.c.id == b.c.device_id))
+
+
+def block_view(row: Any, seats: list[tuple[str, str, str]] | None = None) -> dict[str, Any]:
+    view = {
+        "id": row.id,
+        "event_id": row.event_id,
+        "device_id": row.device_id,
+        "device_name": row.device_name,
+        "sector": row.sector,
+        "rows": row.rows_spec,
+        "seats": row.seats_spec,
+        "status": row.status,
+        "seat_count": row.seat_count,
+        "sold": row.sold,
+        "unsold": row.unsold,
+        "returned": row.returned_count,
+        "created_at": to_iso(row.created_at),
+        "returned_at": to_iso(row.returned_at),
+    }
+    if seats is not None:
+        view["seat_list"] = [{"row": r, "seat": n, "status": st} for r, n, st in seats]
+    return view
+
+
+def _block_seats(conn: sa.Connection, block_id: str) -> list[tuple[str, str, str]]:
+    seat_table = schema.seats
+    rows = conn.execute(
+        sa.select(seat_table.c.row_identifier, seat_table.c.seat_number, seat_table.c.status).where(
+            seat_table.c.block_id == block_id
+        )
+    ).all()
+    return sorted(((r[0], r[1], r[2]) for r in rows), key=lambda r: seat_sort_key(r[0], r[1]))
+
+
+def _usable_device(conn: sa.Connection, org_id: str, device_id: str) -> Any:
+    d = schema.devices
+    device = conn.execute(
+        sa.select(d).where(d.c.id == device_id, d.c.organization_id == org_id)
+    ).first()
+    if device is None:
+        raise not_found(f"device {device_id[:40]!r}")
+    if device.role != PETROL_ROLE:
+        raise ApiError(
+            "invalid", f"device {device.name!r} is a {device.role} device, not a petrol kiosk"
+        )
+    if device.status != "approved":
+        raise ApiError(
+            "device_not_usable", f"device {device.name!r} is {device.status}, not approved"
+        )
+    return device
+
+
+def _seat_conflict(conflicts: list[tuple[str, str, str]]) -> ApiError:
+    ordered = sorted(conflicts, key=lambda c: _label_key(c[0]))
+    named = ", ".join(f"{label} ({why})" for label, why, _ in ordered[:MAX_CONFLICTS_IN_MESSAGE])
+    more = len(ordered) - MAX_CONFLICTS_IN_MESSAGE
+    return ApiError(
+        "seat_conflict",
+        f"{len(ordered)} seat(s) are not free: {named}" + (f" and {more} more" if more > 0 else ""),
+        extra={
+            "seats": [
+                {"seat": label, "reason": why, "held_by": holder}
+                for label, why, holder in ordered[:MAX_CONFLICTS_LISTED]
+            ]
+        },
+    )
+
+
+def _label_key(label: str) -> tuple:
+    parts = label.rsplit("/", 2)
+    return seat_sort_key(parts[1], parts[2]) if len(parts) == 3 else (9, 0, label, 0, "")
+
+
+def allocate_block(
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    event_id: str,
+    body: BlockCreate,
+    *,
+    now: int,
+    new_id: Callable[[], str],
+) -> dict[str, Any]:
+    """Give a petrol kiosk the seats sector x rows x seats; 409 naming any seat not free."""
+    code = clean_text(body.sector, "sector", max_length=50)
+    rows = _labels(body.rows, "rows", letters=True)
+    numbers = _labels(body.seats, "seats", letters=False) if body.seats else None
+    seat_table, b = schema.seats, schema.seat_blocks
+    block_id = new_id()
+    with engine.begin() as conn:
+        require_event(conn, org_id, event_id)
+        device = _usable_device(conn, org_id, body.device_id)
+        sector = _sector(conn, event_id, code)
+        if sector is None:
+            raise not_found(f"sector {code!r} of this event (add it with `sector add`)")
+        query = sa.select(seat_table).where(
+            seat_table.c.sector_id == sector.id, seat_table.c.row_identifier.in_(rows)
+        )
+        if numbers is not None:
+            query = query.where(seat_table.c.seat_number.in_(numbers))
+        wanted = conn.execute(query).all()
+        _check_all_exist(code, rows, numbers, wanted)
+        if len(wanted) > MAX_SEATS_PER_BLOCK:
+            raise ApiError(
+                "invalid", f"{len(wanted)} seats is more than {MAX_SEATS_PER_BLOCK} in one block"
+            )
+        conflicts = _taken(conn, event_id, code, wanted)
+        if conflicts:
+            raise _seat_conflict(conflicts)
+        conn.execute(
+            sa.insert(b).values(
+                id=block_id,
+                event_id=event_id,
+                device_id=device.id,
+                sector_id=sector.id,
+                rows_spec=",".join(_compact(rows)),
+                seats_spec=",".join(_compact(numbers)) if numbers else "all",
+                status="ACTIVE",
+                seat_count=len(wanted),
+                returned_count=0,
+                created_by=actor,
+                created_at=now,
+            )
+        )
+        taken = conn.execute(
+            sa.update(seat_table)
+            .where(
+                seat_table.c.id.in_([seat.id for seat in wanted]),
+                seat_table.c.status == "AVAILABLE",
+                seat_table.c.block_id.is_(None),
+            )
+            .values(status="ALLOCATED", block_id=block_id, updated_at=now)
+        ).rowcount
+        if taken != len(wanted):
+            # Another allocation committed in between: name what it took, keep nothing.
+            conflicts = _taken(conn, event_id, code, wanted, ignore_block=block_id)
+            raise _seat_conflict(conflicts or [(f"{code}/?/?", "taken concurrently", None)])
+        audit(
+            conn,
+            org_id=org_id,
+            actor=actor,
+            action="seats.allocate",
+            subject=block_id,
+            at=now,
+            details={"device_id": device.id, "sector": code, "seats": len(wanted)},
+        )
+        row = conn.execute(_block_query().where(b.c.id == block_id)).one()
+        seats = _block_seats(conn, block_id)
+    return block_view(row, seats)
+
+
+def _check_all_exist(
+    code: str, rows: list[str], numbers: list[str] | None, found: list[Any]
+) -> None:
+    have = {(seat.row_identifier, seat.seat_number) for seat in found}
+    if numbers is None:
+        empty = [row for row in rows if not any(r == row for r, _ in have)]
+        if empty:
+            raise ApiError(
+                "invalid", f"sector {code} has no seats in row(s) {', '.join(empty[:20])}"
+            )
+        return
+    missing = [(row, number) for row in rows for number in numbers if (row, number) not in have]
+    if missing:
+        named = ", ".join(seat_label(code, r, n) for r, n in missing[:MAX_CONFLICTS_IN_MESSAGE])
+        more = len(missing) - MAX_CONFLICTS_IN_MESSAGE
+        raise ApiError(
+            "invalid",
+            f"{len(missing)} seat(s) do not exist: {named}"
+            + (f" and {more} more" if more > 0 else ""),
+        )
+
+
+def _taken(
+    conn: sa.Connection,
+    event_id: str,
+    code: str,
+    wanted: list[Any],
+    *,
+    ignore_block: str | None = None,
+) -> list[tuple[str, str, str | None]]:
+    """(label, reason, holder) for each wanted seat held by a block or a VALID ticket."""
+    seat_table, t = schema.seats, schema.tickets
+    ids = [seat.id for seat in wanted]
+    current = conn.execute(
+        sa.select(
+            seat_table.c.row_identifier,
+            seat_table.c.seat_number,
+            seat_table.c.status,
+            seat_table.c.block_id,
+        ).where(seat_table.c.id.in_(ids))
+    ).all()
+    conflicts: list[tuple[str, str, str | None]] = []
+    for seat in current:
+        if seat.block_id is not None and seat.block_id != ignore_block:
+            why = "sold by block" if seat.status == "SOLD" else "in block"
+            conflicts.append(
+                (seat_label(code, seat.row_identifier, seat.seat_number), why, seat.block_id)
+            )
+        elif seat.block_id is None and seat.status != "AVAILABLE":
+            conflicts.append(
+                (seat_label(code, seat.row_identifier, seat.seat_number), seat.status.lower(), None)
+            )
+    wanted_keys = {(seat.row_identifier, seat.seat_number) for seat in wanted}
+    rows = sorted({seat.row_identifier for seat in wanted})
+    tickets = conn.execute(
+        sa.select(t.c.row, t.c.seat, t.c.barcode).where(
+            t.c.event_id == event_id,
+            t.c.sector == code,
+            t.c.row.in_(rows),
+            t.c.status == "VALID",
+        )
+    ).all()
+    for ticket in tickets:
+        if (ticket.row, ticket.seat) in wanted_keys:
+            conflicts.append(
+                (seat_label(code, ticket.row, ticket.seat), "has ticket", ticket.barcode)
+            )
+    return conflicts
+
+
+def _compact(labels: Iterable[str]) -> list[str]:
+    """``A,B,C,F`` -> ``A-C,F``; ``1,2,3,7`` -> ``1-3,7`` (for the block's description)."""
+    parts: list[list[str]] = []
+    for label in labels:
+        if parts and _follows(parts[-1][-1], label):
+            parts[-1].append(label)
+        else:
+            parts.append([label])
+    return [p[0] if len(p) == 1 else f"{p[0]}-{p[-1]}" for p in parts]
+
+
+def _follows(previous: str, label: str) -> bool:
+    if previous.isdigit() and label.isdigit():
+        return int(label) == int(previous) + 1
+    if previous.isalpha() and label.isalpha():
+        return ord(label) == ord(previous) + 1
+    return False
+
+
+def list_blocks(engine: sa.Engine, org_id: str, event_id: str) -> list[dict[str, Any]]:
+    b = schema.seat_blocks
+    with reading(engine) as conn:
+        require_event(conn, org_id, event_id)
+        rows = conn.execute(
+            _block_query().where(b.c.event_id == event_id).order_by(b.c.created_at, b.c.id)
+        ).all()
+    return [block_view(row) for row in rows]
+
+
+def return_block(
+    engine: sa.Engine, org_id: str, actor: str, block_id: str, *, now: int
+) -> dict[str, Any]:
+    """ACTIVE -> RETURNED: unsold seats become AVAILABLE; sold seats stay with the block."""
+    b, e, seat_table = schema.seat_blocks, schema.events, schema.seats
+    with engine.begin() as conn:
+        block = conn.execute(
+            sa.select(b)
+            .join(e, e.c.id == b.c.event_id)
+            .where(b.c.id == block_id, e.c.organization_id == org_id)
+        ).first()
+        if block is None:
+            raise not_found(f"seat block {block_id[:40]!r}")
+        if block.status != "ACTIVE":
+            raise ApiError("invalid_transition", f"seat block {block_id} is already {block.status}")
+        returned = conn.execute(
+            sa.update(seat_table)
+            .where(seat_table.c.block_id == block_id, seat_table.c.status == "ALLOCATED")
+            .values(status="AVAILABLE", block_id=None, updated_at=now)
+        ).rowcount
+        conn.execute(
+            sa.update(b)
+            .where(b.c.id == block_id, b.c.status == "ACTIVE")
+            .values(status="RETURNED", returned_count=returned, returned_at=now)
+        )
+        audit(
+            conn,
+            org_id=org_id,
+            actor=actor,
+            action="seats.return",
+            subject=block_id,
+            at=now,
+            details={"returned": returned},
+        )
+        row = conn.execute(_block_query().where(b.c.id == block_id)).one()
+        seats = _block_seats(conn, block_id)
+    return block_view(row, seats)
+
+
+def mark_seats_sold(
+    conn: sa.Connection, block_id: str, seats: list[tuple[str, str]], *, now: int
+) -> list[tuple[str, str]]:
+    """In the caller's transaction: the block's unsold seats ``(row, seat)`` become SOLD.
+
+    Returns the seats that were not unsold seats of this block (already sold, returned,
+    never in it), for the caller to raise a conflict about; the others are marked.
+    For the petrol sale ingest.
+    """
+    seat_table = schema.seats
+    held = {
+        (row, number): seat_id
+        for seat_id, row, number in conn.execute(
+            sa.select(seat_table.c.id, seat_table.c.row_identifier, seat_table.c.seat_number).where(
+                seat_table.c.block_id == block_id, seat_table.c.status == "ALLOCATED"
+            )
+        ).all()
+    }
+    ids = [held[key] for key in seats if key in held]
+    if ids:
+        conn.execute(
+            sa.update(seat_table)
+            .where(seat_table.c.id.in_(ids), seat_table.c.status == "ALLOCATED")
+            .values(status="SOLD", updated_at=now)
+        )
+    return [key for key in seats if key not in held]

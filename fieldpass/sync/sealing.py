@@ -1,0 +1,81 @@
+"""Encryption at rest of personal data: AES-256-GCM with associated data.
+
+A sealed value is text: ``v1.<key id>.<base64url(nonce || ciphertext+tag)>``. The key id
+(8 hex digits of SHA-256 of the key) tells "wrong key" apart from "damaged data". The
+associated data binds a ciphertext to the row it belongs to, so it cannot be copied to
+another row and still open. Keys live outside the database (the server's key file, the
+device's key file); this module never touches files.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+VERSION = "v1"
+
+
+class SealError(ValueError):
+    """A value that cannot be opened: ``code`` is wrong_key, damaged or invalid_key."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def generate_key() -> bytes:
+    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def check_key(key: bytes) -> bytes:
+    if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+        raise SealError("invalid_key", f"an encryption key is {KEY_BYTES} bytes")
+    return key
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(check_key(key)).hexdigest()[:8]
+
+
+def key_to_text(key: bytes) -> str:
+    return base64.urlsafe_b64encode(check_key(key)).decode("ascii")
+
+
+def key_from_text(text: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise SealError("invalid_key", "the key is not base64url text") from None
+    return check_key(key)
+
+
+def seal(key: bytes, plaintext: bytes, associated_data: bytes) -> str:
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(check_key(key)).encrypt(nonce, plaintext, associated_data)
+    body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    return f"{VERSION}.{key_id(key)}.{body}"
+
+
+def unseal(key: bytes, text: str, associated_data: bytes) -> bytes:
+    version, _, rest = text.partition(".")
+    kid, _, body = rest.partition(".")
+    if version != VERSION or not kid or not body:
+        raise SealError("damaged", "not a sealed value")
+    if kid != key_id(key):
+        raise SealError("wrong_key", f"sealed with key {kid}, not with the loaded key")
+    try:
+        raw = base64.urlsafe_b64decode(body.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise SealError("damaged", "sealed value is not base64url") from None
+    if len(raw) < NONCE_BYTES + 16:
+        raise SealError("damaged", "sealed value is too short")
+    try:
+        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated_data)
+    except InvalidTag:
+        raise SealError("damaged", "sealed value fails authentication") from None
