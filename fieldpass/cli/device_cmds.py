@@ -223,13 +223,25 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
     show_default=True,
     help="keyboard | sim | serial:DEV | camera:N",
 )
-def run_cmd(home_dir: str | None, scanner: str) -> None:
+@click.option(
+    "--printer",
+    "printer_spec",
+    default=None,
+    metavar="SPEC",
+    help="Receipt printer for the shift report (F6): dummy | file:PATH | usb:VID:PID | "
+    "network:HOST[:PORT] | serial:DEV, options after '?'. Default: none.",
+)
+def run_cmd(home_dir: str | None, scanner: str, printer_spec: str | None) -> None:
     """Open the gate kiosk app."""
+    from fieldpass.drivers.errors import DriverError
+
     ctx = _open(DeviceHome.resolve(home_dir))
     try:
         from fieldpass.kiosk.app import run_gate_app
 
-        run_gate_app(ctx, scanner)
+        run_gate_app(ctx, scanner, printer_spec)
+    except DriverError as exc:
+        raise CliError(exc.message) from exc
     finally:
         ctx.close()
 

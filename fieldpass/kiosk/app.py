@@ -1,15 +1,19 @@
 """The gate app: wires the device's GateService and SyncClient to a scanner and the screens.
 
-Threading (CONVENTIONS 2): check-in, sync, status reads and searches run in Textual thread
-workers that only post messages; scanner reader threads only post CodeScanned. The
-handlers below own all state and never touch the database or the network themselves.
+Threading (CONVENTIONS 2): check-in, sync, status reads, searches and everything that talks
+to the receipt printer run in Textual thread workers that only post messages; scanner reader
+threads only post CodeScanned. The handlers below own all state and never touch the
+database, the network or the printer themselves.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App
@@ -19,24 +23,42 @@ from textual.worker import Worker, WorkerState
 
 from fieldpass.device.context import DeviceContext
 from fieldpass.drivers.errors import DriverError
+from fieldpass.drivers.printers import (
+    Document,
+    Printer,
+    PrintError,
+    PrinterStatus,
+    make_printer,
+    render_text,
+)
 from fieldpass.drivers.scanners import Scanner, make_scanner
 from fieldpass.kiosk.messages import (
     CodeScanned,
+    PrinterStatusRead,
+    ReceiptPrinted,
     ScanDecided,
     ScannerStatusChanged,
+    ShiftReportPrepared,
     StatusRead,
     SyncFinished,
     WorkerFailed,
 )
 from fieldpass.kiosk.present import (
+    UNCONFIRMED,
     present_counters,
     present_header,
     present_mode,
     present_outcome,
+    present_printer,
+    present_printer_change,
     present_scan_error,
     present_status,
+    print_failure_text,
+    print_outcome_text,
 )
+from fieldpass.kiosk.receipts import ReportDevice, shift_report_document
 from fieldpass.kiosk.screens.gate import GateScreen
+from fieldpass.kiosk.screens.receipt_preview import ReceiptPreviewScreen
 from fieldpass.kiosk.screens.search import SearchScreen
 from fieldpass.sync.checkin import ScanMode
 
@@ -44,6 +66,10 @@ from fieldpass.sync.checkin import ScanMode
 DEMO_BAD_CODES = ("NO-SUCH-TICKET-0001", "bad code!", "X" * 80)
 #: Letters whose holder searches sample the device's tickets for the demo scanner.
 _SAMPLE_LETTERS = ("a", "e", "i", "o", "u")
+#: What F6 says on a device started without ``--printer``.
+NO_PRINTER_TEXT = "No printer configured (start with --printer SPEC)"
+#: Seconds between printer status queries (each is blocking I/O, up to ~1.5 s unanswered).
+PRINTER_STATUS_INTERVAL_S = 30.0
 
 
 def demo_scan_codes(ctx: DeviceContext, count: int = 8) -> list[str]:
@@ -63,6 +89,22 @@ def demo_scan_codes(ctx: DeviceContext, count: int = 8) -> list[str]:
     return codes
 
 
+_M = TypeVar("_M")
+
+
+def _while_running(
+    handler: Callable[[GateApp, _M], None],
+) -> Callable[[GateApp, _M], None]:
+    """Drop a worker's result that arrives after shutdown began (the widgets are gone)."""
+
+    @functools.wraps(handler)
+    def guarded(app: GateApp, message: _M) -> None:
+        if app.is_running:
+            handler(app, message)
+
+    return guarded
+
+
 class GateApp(App[None]):
     """The gate scanner kiosk."""
 
@@ -74,6 +116,10 @@ class GateApp(App[None]):
         Binding("f3", "mode_exit", "Exit", id="mode-exit", priority=True),
         Binding("f4", "mode_check", "Check only", id="mode-check", priority=True),
         Binding("f5", "search", "Search holder", id="holder-search", priority=True),
+        # Two bindings, one id: check_action enables exactly one, so F6 shows in the footer
+        # only on a device with a printer, and still answers on one without.
+        Binding("f6", "print_report", "Print report", id="print-report", priority=True),
+        Binding("f6", "no_printer", "Print report", show=False, id="print-report", priority=True),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -89,6 +135,8 @@ class GateApp(App[None]):
         cursor_blink: bool = True,
         sim_interval: float = 2.0,
         status_interval: float = 1.0,
+        printer: Printer | None = None,
+        printer_status_interval: float = PRINTER_STATUS_INTERVAL_S,
     ) -> None:
         super().__init__()
         self.ctx = ctx
@@ -114,6 +162,17 @@ class GateApp(App[None]):
         self._reading_status = False
         self._info: Any = None
         self._online = False
+        self._device_status: Any = None
+        # The receipt printer: None when the device was started without one.
+        self.printer = printer
+        self.printer_status_interval = printer_status_interval
+        self.printer_state: PrinterStatus | None = None
+        self.report: Document | None = None  # the last shift report built, kept for a reprint
+        self._printer_lock = threading.Lock()  # one printer conversation at a time (workers)
+        self._preparing_report = False
+        self._printing = False
+        self._reading_printer = False
+        self._print_notice = ""  # a failed print's message, until the printer was asked again
         self._gate_screen = GateScreen(
             present_header(None, None), present_mode(self.mode), cursor_blink=cursor_blink
         )
@@ -132,6 +191,13 @@ class GateApp(App[None]):
         self.start_sync()
         self.start_status_read()
         self._open_scanner()
+        if self.printer is not None:
+            self.set_interval(
+                self.printer_status_interval,
+                self.start_printer_status_read,
+                name="printer-status-timer",
+            )
+            self.start_printer_status_read()  # opens the printer, off the UI
 
     @work(thread=True, group="scanner", exit_on_error=False, description="open scanner")
     def _open_scanner(self) -> None:
@@ -140,6 +206,9 @@ class GateApp(App[None]):
 
     def on_unmount(self) -> None:
         self.scanner.close()
+        if self.printer is not None:
+            # At exit only; bounded by the printer's write timeout if a job is in flight.
+            self.printer.close()
 
     # -- scanning --------------------------------------------------------------------------
 
@@ -155,6 +224,7 @@ class GateApp(App[None]):
         """Called on the scanner's reader thread when its link changes."""
         self.post_message(ScannerStatusChanged(text))
 
+    @_while_running
     def on_scanner_status_changed(self, message: ScannerStatusChanged) -> None:
         self.gate_screen.show_message(message.text)
 
@@ -186,6 +256,7 @@ class GateApp(App[None]):
         status = self.ctx.store.status()
         self.post_message(ScanDecided(outcome, source, counters, status))
 
+    @_while_running
     def on_scan_decided(self, message: ScanDecided) -> None:
         self._scanning = False
         self.last_outcome = message.outcome
@@ -242,6 +313,7 @@ class GateApp(App[None]):
             )
         )
 
+    @_while_running
     def on_sync_finished(self, message: SyncFinished) -> None:
         self._syncing = False
         self.last_sync = message.report
@@ -262,16 +334,165 @@ class GateApp(App[None]):
     def _read_status(self) -> None:
         self.post_message(StatusRead(self.ctx.store.status(), self.ctx.gate.counters()))
 
+    @_while_running
     def on_status_read(self, message: StatusRead) -> None:
         self._reading_status = False
         self.gate_screen.show_counters(present_counters(message.counters))
         self._show_status(message.status)
 
     def _show_status(self, status: Any) -> None:
+        self._device_status = status
         self._online = bool(status.online)
-        self.gate_screen.show_status(
-            present_status(status, self.tz, self.scanner_spec), self._online
+        printer = (
+            None
+            if self.printer is None
+            else present_printer(self.printer_state, printing=self._printing)
         )
+        self.gate_screen.show_status(
+            present_status(status, self.tz, self.scanner_spec, printer), self._online
+        )
+
+    def _refresh_status_bar(self) -> None:
+        if self._device_status is not None:
+            self._show_status(self._device_status)
+
+    # -- the receipt printer: shift report ---------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "print_report":
+            return self.printer is not None
+        if action == "no_printer":
+            return self.printer is None
+        return True
+
+    def action_no_printer(self) -> None:
+        self.gate_screen.show_message(NO_PRINTER_TEXT)
+
+    def action_print_report(self) -> None:
+        """F6: build the report from fresh figures (worker), then preview it."""
+        if self.printer is None:
+            self.action_no_printer()
+            return
+        if isinstance(self.screen, ReceiptPreviewScreen) or self._preparing_report:
+            return
+        if self._printing:
+            self.gate_screen.show_message("Printing… wait for this print to finish")
+            return
+        self._preparing_report = True
+        self._prepare_report(self.printer.profile.columns)
+
+    @work(thread=True, group="report", exit_on_error=False, description="shift report")
+    def _prepare_report(self, columns: int) -> None:
+        gate = self.ctx.gate
+        identity = self.ctx.identity
+        document = shift_report_document(
+            gate.info(),
+            gate.counters(),
+            self.ctx.store.status(),
+            gate.clock(),
+            self.tz,
+            device=ReportDevice(identity.device_id, identity.name),
+        )
+        self.post_message(ShiftReportPrepared(document, render_text(document, columns)))
+
+    @_while_running
+    def on_shift_report_prepared(self, message: ShiftReportPrepared) -> None:
+        self._preparing_report = False
+        self.report = message.document
+        self.push_screen(ReceiptPreviewScreen(message.preview), self._preview_closed)
+
+    def _preview_closed(self, confirmed: bool | None) -> None:
+        if confirmed and self.report is not None:
+            self._start_print(self.report)
+        else:
+            self.gate_screen.show_message("Shift report not printed (cancelled)")
+
+    def _offer_reprint(self, title: str, problem: str) -> None:
+        if self.report is None or self.printer is None:
+            return
+        preview = render_text(self.report, self.printer.profile.columns)
+        dialog = ReceiptPreviewScreen(
+            preview, title=title, problem=problem, confirm_label="Reprint", cancel_label="Close"
+        )
+        self.push_screen(dialog, self._reprint_closed)
+
+    def _reprint_closed(self, confirmed: bool | None) -> None:
+        if confirmed and self.report is not None and not self._printing:
+            self._start_print(self.report)
+
+    def _start_print(self, document: Document) -> None:
+        self._printing = True
+        self.gate_screen.show_message("Printing shift report…")
+        self._refresh_status_bar()
+        self._print_document(document)
+
+    @work(thread=True, group="print", exit_on_error=False, description="print")
+    def _print_document(self, document: Document) -> None:
+        printer = self.printer
+        if printer is None:
+            return
+        with self._printer_lock:
+            if not printer.is_open:
+                printer.open()  # reconnects after an unplug or a failed start
+            result = printer.print_document(document)
+            try:
+                state = printer.status()
+            except PrintError:
+                state = PrinterStatus.UNKNOWN  # printed; only the check afterwards failed
+        self.post_message(ReceiptPrinted(result, state))
+
+    @_while_running
+    def on_receipt_printed(self, message: ReceiptPrinted) -> None:
+        self._printing = False
+        state = PrinterStatus(message.status)
+        self.printer_state = state
+        self._refresh_status_bar()
+        text = print_outcome_text(state, message.result.bytes_sent, tuple(message.result.notes))
+        self.gate_screen.show_message(text)
+        if state in UNCONFIRMED:
+            self._offer_reprint("Shift report: printing not confirmed", text)
+
+    def _print_failed(self, message: WorkerFailed) -> None:
+        self._printing = False
+        text = print_failure_text(message.code, message.error)
+        self.gate_screen.show_message(text)
+        self._print_notice = text
+        self._refresh_status_bar()
+        self._offer_reprint("Shift report NOT printed", text)
+        self.start_printer_status_read()  # what the printer says now, for the status bar
+
+    def start_printer_status_read(self) -> None:
+        if self.printer is None or self._reading_printer or self._printing:
+            return  # a print reads the status itself when it is done
+        self._reading_printer = True
+        self._read_printer_status()
+
+    @work(thread=True, group="printer", exit_on_error=False, description="printer status")
+    def _read_printer_status(self) -> None:
+        printer = self.printer
+        if printer is None:
+            return
+        with self._printer_lock:
+            if not printer.is_open:
+                printer.open()  # at start, and again until the printer can be reached
+            state = printer.status()
+        self.post_message(PrinterStatusRead(state))
+
+    @_while_running
+    def on_printer_status_read(self, message: PrinterStatusRead) -> None:
+        self._reading_printer = False
+        self._set_printer_state(PrinterStatus(message.status))
+
+    def _set_printer_state(self, state: PrinterStatus, detail: str = "") -> None:
+        previous, self.printer_state = self.printer_state, state
+        notice, self._print_notice = self._print_notice, ""
+        self._refresh_status_bar()
+        change = present_printer_change(state, previous) if state != previous else ""
+        if change and detail and state is PrinterStatus.OFFLINE and not notice:
+            change = f"{change}: {detail}"
+        if change:
+            # Right after a failed print, keep its message and add what the printer says.
+            self.gate_screen.show_message(f"{notice} · {change}" if notice else change)
 
     # -- the one place background failures become visible ------------------------------------
 
@@ -286,8 +507,10 @@ class GateApp(App[None]):
             WorkerFailed(task, _one_line(cause), code=getattr(cause, "code", None), scanned=scanned)
         )
 
+    @_while_running
     def on_worker_failed(self, message: WorkerFailed) -> None:
-        self.gate_screen.show_message(f"{message.task.title()} problem: {message.error}")
+        if message.task not in ("print", "printer"):  # those say it in their own words
+            self.gate_screen.show_message(f"{message.task.title()} problem: {message.error}")
         if message.task == "scan":
             self._scanning = False
             self.gate_screen.show_result(present_scan_error(message.scanned or "", message.error))
@@ -297,6 +520,13 @@ class GateApp(App[None]):
             self._syncing = False
         elif message.task == "status":
             self._reading_status = False
+        elif message.task == "report":
+            self._preparing_report = False
+        elif message.task == "print":
+            self._print_failed(message)
+        elif message.task == "printer":
+            self._reading_printer = False
+            self._set_printer_state(PrinterStatus.OFFLINE, message.error)
 
 
 class ScanFailed(Exception):
@@ -329,11 +559,30 @@ def make_gate_app(
     """Build the gate app; raises DriverError (with ``code``) for a bad scanner spec.
 
     ``options``: ``tz`` (display time zone, default local), ``cursor_blink``,
-    ``sim_interval``, ``status_interval``.
+    ``sim_interval``, ``status_interval``, ``printer`` (a Printer, not yet opened, or None
+    for no printer), ``printer_status_interval``.
     """
     return GateApp(ctx, scanner_spec, sync_interval, **options)
 
 
-def run_gate_app(ctx: DeviceContext, scanner_spec: str = "keyboard", **options: Any) -> None:
-    """Run the gate app in this terminal until the operator quits (Ctrl+Q)."""
-    make_gate_app(ctx, scanner_spec, **options).run()
+def run_gate_app(
+    ctx: DeviceContext,
+    scanner_spec: str = "keyboard",
+    printer_spec: str | None = None,
+    **options: Any,
+) -> None:
+    """Run the gate app in this terminal until the operator quits (Ctrl+Q).
+
+    ``printer_spec`` (dummy | file:PATH | usb:VID:PID | network:HOST[:PORT] | serial:DEV)
+    is built here and opened by the app; raises DriverError (with ``code``) when it is bad.
+    """
+    make_gate_app(ctx, scanner_spec, printer=build_printer(printer_spec), **options).run()
+
+
+def build_printer(printer_spec: str | None) -> Printer | None:
+    """The printer a ``--printer`` spec names, built but not opened (None: no printer).
+
+    Raises DriverSpecError / DriverUnavailable (DriverErrors with ``code``) for a bad spec
+    or a transport this host cannot drive, before any window opens.
+    """
+    return make_printer(printer_spec) if printer_spec else None

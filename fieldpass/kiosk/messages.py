@@ -46,7 +46,8 @@ class StatusRead(Message):
 
 @dataclass
 class WorkerFailed(Message):
-    """Background work raised; ``task`` names it (scan, sync, status, search, scanner)."""
+    """Background work raised; ``task`` names it (scan, sync, status, scanner, report, print,
+    printer)."""
 
     task: str
     error: str
@@ -59,3 +60,29 @@ class ScannerStatusChanged(Message):
     """The scanner's link changed (camera lost / reopened, serial reconnected); not a failure."""
 
     text: str
+
+
+@dataclass
+class ShiftReportPrepared(Message):
+    """The shift report was built from fresh counters and status; waits for a preview."""
+
+    document: Any  # fieldpass.drivers.printers.Document
+    preview: str  # render_text of the document at the printer's width
+
+
+@dataclass
+class ReceiptPrinted(Message):
+    """A job was handed to the printer; ``status`` is what the printer said right after."""
+
+    result: Any  # PrintResult
+    status: Any  # PrinterStatus
+
+
+@dataclass
+class PrinterStatusRead(Message):
+    """A printer status query finished (at start, periodically, after a print)."""
+
+    status: Any  # PrinterStatus
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PrinterStatusRead)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
+from fieldpass.drivers.printers.base import PrinterStatus
 from fieldpass.sync.checkin import ScanMode, ScanResult
 
 Tone = Literal["idle", "ok", "bad", "error"]
@@ -112,11 +113,15 @@ def present_counters(counters: Any) -> str:
     )
 
 
-def present_status(status: Any, tz: tzinfo | None, scanner: str) -> str:
-    """The always-visible sync line: online state, unsynced count, last good sync."""
+def present_status(status: Any, tz: tzinfo | None, scanner: str, printer: str | None = None) -> str:
+    """The always-visible sync line: online state, unsynced count, last good sync.
+
+    ``printer`` (from ``present_printer``) is appended only when a printer is configured.
+    """
     online = "ONLINE" if status.online else "OFFLINE"
     last = "never" if status.last_sync_at is None else format_clock(status.last_sync_at, tz)
-    return f"{online} │ unsynced {status.unsynced} │ last sync {last} │ scanner {scanner}"
+    line = f"{online} │ unsynced {status.unsynced} │ last sync {last} │ scanner {scanner}"
+    return f"{line} │ {printer}" if printer else line
 
 
 def present_header(event_name: str | None, gate_name: str | None) -> str:
@@ -125,3 +130,76 @@ def present_header(event_name: str | None, gate_name: str | None) -> str:
 
 def present_mode(mode: ScanMode) -> str:
     return f"MODE: {MODE_LABELS[mode]}   [F2 Entry · F3 Exit · F4 Check · F5 Search]"
+
+
+#: Printer states after which a job that was handed over cannot have printed (or may not).
+UNCONFIRMED = frozenset({PrinterStatus.PAPER_OUT, PrinterStatus.COVER_OPEN, PrinterStatus.OFFLINE})
+
+_STATUS_WORDS: dict[PrinterStatus, str] = {
+    PrinterStatus.OK: "ok",
+    PrinterStatus.PAPER_LOW: "PAPER LOW",
+    PrinterStatus.PAPER_OUT: "PAPER OUT",
+    PrinterStatus.COVER_OPEN: "COVER OPEN",
+    PrinterStatus.OFFLINE: "OFFLINE",
+    PrinterStatus.UNKNOWN: "status unknown",
+}
+
+
+def present_printer(state: PrinterStatus | None, *, printing: bool = False) -> str:
+    """The printer's part of the status bar: problems in capitals, a print in progress."""
+    if printing:
+        return "printer printing…"
+    if state is None:
+        return "printer connecting…"
+    return f"printer {_STATUS_WORDS[state]}"
+
+
+def printer_needs_attention(state: PrinterStatus | None) -> bool:
+    """Whether the status bar should draw attention to the printer."""
+    return state in UNCONFIRMED or state is PrinterStatus.PAPER_LOW
+
+
+def print_outcome_text(state: PrinterStatus, bytes_sent: int, notes: tuple[str, ...] = ()) -> str:
+    """The message line after a job was handed to the printer, by what it says afterwards."""
+    if state in UNCONFIRMED:
+        text = (
+            f"Shift report NOT confirmed: the printer reports {_STATUS_WORDS[state].lower()} — "
+            "check the printout; F6 prints it again"
+        )
+    elif state is PrinterStatus.PAPER_LOW:
+        text = "Shift report printed — paper is low, change the roll soon"
+    elif state is PrinterStatus.OK:
+        text = "Shift report printed"
+    else:
+        text = (
+            f"Shift report sent to the printer ({bytes_sent} bytes); "
+            "this printer cannot confirm it printed"
+        )
+    if notes:
+        text += f" (note: {notes[0]})"
+    return text
+
+
+def print_failure_text(code: str | None, error: str) -> str:
+    """The message line for a print that failed: what happened, and that nothing is lost."""
+    return f"Shift report NOT printed [{code or 'print_failed'}]: {error} — F6 prints it again"
+
+
+_PROBLEM_HINTS: dict[PrinterStatus, str] = {
+    PrinterStatus.PAPER_LOW: "Printer: paper low — have a new roll ready",
+    PrinterStatus.PAPER_OUT: "Printer: paper out — load a new roll",
+    PrinterStatus.COVER_OPEN: "Printer: cover open — close it",
+    PrinterStatus.OFFLINE: "Printer offline — check its power and cable",
+}
+
+
+def present_printer_change(
+    state: PrinterStatus, previous: PrinterStatus | None, detail: str = ""
+) -> str:
+    """The message line when the printer's state changes ('' when there is nothing to say)."""
+    if state in _PROBLEM_HINTS:
+        hint = _PROBLEM_HINTS[state]
+        return f"{hint} ({detail})" if detail else hint
+    if state is PrinterStatus.OK and previous in _PROBLEM_HINTS:
+        return "Printer ok again"
+    return ""

@@ -46,11 +46,11 @@ class ResultPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield BigTitle(id="result-title")
-        yield Static(id="result-reason")
-        yield Static(id="result-holder")
-        yield Static(id="result-place")
-        yield Static(id="result-first-entry")
-        yield Static(id="result-meta")
+        yield Static(id="result-reason", markup=False)
+        yield Static(id="result-holder", markup=False)
+        yield Static(id="result-place", markup=False)
+        yield Static(id="result-first-entry", markup=False)
+        yield Static(id="result-meta", markup=False)
 
     def show(self, view: ResultView) -> None:
         for tone in TONES:
@@ -78,17 +78,17 @@ class GateScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
-            yield Static(self._header, id="header-line")
-            yield Static(self._mode_line, id="mode-line")
+            yield Static(self._header, id="header-line", markup=False)
+            yield Static(self._mode_line, id="mode-line", markup=False)
         yield ResultPanel(id="result")
-        yield Static("", id="counters")
+        yield Static("", id="counters", markup=False)
         yield CodeInput(
             placeholder="scan or type a ticket code, then Enter",
             id="code-input",
             blink=self._cursor_blink,
         )
-        yield Static("", id="message-line")
-        yield Static("", id="status-bar")
+        yield Static("", id="message-line", markup=False)
+        yield Static("", id="status-bar", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
