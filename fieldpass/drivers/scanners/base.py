@@ -81,9 +81,11 @@ class ThreadedScanner(Scanner):
             return
         self._acquire()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._opened = True
-        self._thread.start()
+        thread.start()
+        # Published only once started: wait_stopped() and close() may join it at once.
+        self._thread = thread
 
     def close(self) -> None:
         if not self._opened:
