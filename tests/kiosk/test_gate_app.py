@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC
 
 import pytest
-from textual.widgets import OptionList
+from textual import events
+from textual.keys import _character_to_key
+from textual.widgets import Input, OptionList
 
 from fieldpass.device.gate import GateService
 from fieldpass.device.sync_client import SyncClient
@@ -211,7 +214,7 @@ async def test_search_by_holder_then_scan_the_chosen_ticket(device):
         await settle(pilot, app)
         await pilot.press("f5")
         assert isinstance(app.screen, SearchScreen)
-        await pilot.press(*"kova")
+        app.screen.query_one("#search-input", Input).value = "kova"  # typed by a person
         await app.workers.wait_for_complete()
         await pilot.pause()
         results = app.screen.query_one("#search-results", OptionList)
@@ -332,3 +335,36 @@ async def test_demo_sim_scanner_mixes_tickets_and_bad_codes(device):
     assert barcodes <= set(codes)
     assert codes.count(codes[0]) == 2  # read again later: an ALREADY_USED for the demo
     assert set(DEMO_BAD_CODES) <= set(codes)
+
+
+async def wedge_scan(pilot, widget, code: str) -> None:
+    """Keys as a wedge scanner sends them: 5 ms apart, then Enter (Pilot's own key presses
+    are as far apart as the event loop happens to be, so they cannot stand for a burst)."""
+    start = time.monotonic()
+    for index, character in enumerate(code):
+        event = events.Key(_character_to_key(character), character)
+        event.time = start + index * 0.005
+        widget.post_message(event)
+    await pilot.pause()
+    await pilot.press("enter")  # through the app's bindings, as a real Enter goes
+
+
+async def test_a_ticket_scanned_while_searching_is_its_own_scan(device, clock):
+    app = gate_app(device)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5")
+        query = app.screen.query_one("#search-input", Input)
+        query.value = "kova"  # the supervisor is looking for Ivan Kovač...
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await wedge_scan(pilot, query, "T-0001")  # ...when a wedge scanner reads Ana's ticket
+        await settle(pilot, app)
+        assert isinstance(app.screen, SearchScreen)  # the search is not taken over
+        assert query.value == "kova"
+        assert app.last_outcome.barcode == "T-0001"
+        assert app.last_outcome.holder == "Ana Horvat"
+        await pilot.press("enter")  # now the supervisor picks the highlighted result
+        await settle(pilot, app)
+        assert not isinstance(app.screen, SearchScreen)
+        assert app.last_outcome.holder == "Ivan Kovač"
