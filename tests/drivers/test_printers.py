@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldpass.drivers import printers as P
-from fieldpass.drivers.errors import DriverSpecError, DriverUnavailable
+from fieldpass.drivers.errors import DriverSpecError
 from fieldpass.drivers.printers.base import status_from_answers
 from fieldpass.drivers.printers.escpos_lib import load_escpos
 from fieldpass.drivers.printers.render import code128_hardware_payload
@@ -687,14 +687,14 @@ def test_trap_escpos_paper_status_reports_paper_when_the_printer_is_silent():
         end.close()
 
 
-def test_usb_without_pyusb_is_unavailable_not_a_crash():
-    if load_escpos().usb_usable:
-        pytest.skip("pyusb is installed here")
-    with pytest.raises(DriverUnavailable) as err:
-        P.make_printer("usb:04b8:0202")
-    assert err.value.code == "printer_unavailable"
-    assert "pyusb" in err.value.message
-    assert not P.UsbPrinter.is_usable()
+def test_usb_printer_that_is_not_plugged_in_is_a_clear_print_error():
+    assert P.UsbPrinter.is_usable()  # pyusb and libusb are dependencies of the project
+    printer = P.make_printer("usb:04b8:0202")
+    with pytest.raises(P.PrintError) as err:
+        printer.open()
+    assert err.value.code == "printer_unreachable"
+    assert "usb:04b8:0202" in err.value.message and "not found" in err.value.message
+    assert not printer.is_open
 
 
 # -- spec parsing -------------------------------------------------------------------------
