@@ -155,8 +155,15 @@ def wait_for_server(url: str, server: subprocess.Popen, timeout: float = 30.0) -
     show_default=True,
     help="How the gate app reads codes.",
 )
+@click.option(
+    "--printer",
+    default=None,
+    help="Receipt printer spec for the gate app (default: a file in the demo folder).",
+)
 @click.option("--no-app", is_flag=True, help="Set everything up, scan once, stop (for scripts).")
-def demo(demo_dir: Path | None, port: int, tickets: int, scanner: str, no_app: bool) -> None:
+def demo(
+    demo_dir: Path | None, port: int, tickets: int, scanner: str, printer: str | None, no_app: bool
+) -> None:
     """Server on SQLite + a seeded match + enrolled gate devices, then the gate app."""
     root = (demo_dir or platformdirs.user_data_path("fieldpass") / "demo").resolve()
     if root.exists():
@@ -274,6 +281,8 @@ def demo(demo_dir: Path | None, port: int, tickets: int, scanner: str, no_app: b
         click.echo(f"Second gate, in another terminal: {exe} device run --home {homes['South']}")
         click.echo(f"Admin CLI: {exe} admin device list   (logged in as {DEMO_EMAIL})")
         click.echo(f"Admin console: {url}/console   ({DEMO_EMAIL} / {DEMO_PASSWORD})")
+        printer = printer or f"file:{root / 'receipts.escpos'}"
+        click.echo(f"F6 in the app prints the shift report to {printer} (ESC/POS bytes)")
         if no_app:
             result = run.fieldpass(
                 "device",
@@ -300,6 +309,8 @@ def demo(demo_dir: Path | None, port: int, tickets: int, scanner: str, no_app: b
                 str(north),
                 "--scanner",
                 scanner,
+                "--printer",
+                printer,
             ],
             env=run.env,
             check=False,
