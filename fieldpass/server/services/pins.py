@@ -21,9 +21,7 @@ event, and holder data must reach petrol kiosks only (see the petrol device work
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -36,8 +34,8 @@ from fieldpass.server import schema
 from fieldpass.server.db import is_postgres, reading
 from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services.common import audit, clean_text, dumps, insert_rows, loads
+from fieldpass.server.services.csv_import import RowError, decode_csv, invalid_rows, read_records
 from fieldpass.server.services.events import require_event
-from fieldpass.server.services.tickets import MAX_REPORTED_ERRORS, RowError
 from fieldpass.sync import sealing
 from fieldpass.sync.clock import from_iso, to_iso
 from fieldpass.sync.identity import Holder, HolderError, make_holder, parse_holder
@@ -336,46 +334,17 @@ def validate_pin_csv(text: str, *, now: int) -> tuple[list[PinRow], list[RowErro
     optional, as are holder columns beyond those needed); each holder cell is
     ``NAME;YYYY-MM-DD;NATIONALITY;OIB_OR_PASSPORT``.
     """
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [RowError(1, "the file is empty")]
-    except csv.Error as exc:
-        return [], [RowError(1, f"unreadable CSV: {exc}")]
-    columns = [name.strip().lower() for name in header]
-    unknown = [name for name in columns if name not in PIN_CSV_COLUMNS]
-    missing = [name for name in PIN_CSV_REQUIRED if name not in columns]
-    if unknown or missing or len(set(columns)) != len(columns):
-        problems = []
-        if unknown:
-            problems.append("unknown column(s) " + ", ".join(repr(u[:30]) for u in unknown))
-        if missing:
-            problems.append("missing column(s) " + ", ".join(missing))
-        if len(set(columns)) != len(columns):
-            problems.append("a column appears twice")
-        expected = "pin,quantity,expires_at,holder_1,...,holder_10"
-        return [], [RowError(1, "; ".join(problems) + f" (expected header {expected})")]
+    found = read_records(
+        text,
+        allowed=PIN_CSV_COLUMNS,
+        required=PIN_CSV_REQUIRED,
+        expected_header="pin,quantity,expires_at,holder_1,...,holder_10",
+    )
     today = _today(now)
     rows: list[PinRow] = []
-    errors: list[RowError] = []
+    errors = found.errors
     seen: dict[str, int] = {}
-    line = 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(reader.line_num, f"unreadable CSV: {exc}"))
-            break
-        line = reader.line_num
-        if not record or all(not field.strip() for field in record):
-            continue
-        if len(record) != len(columns):
-            errors.append(RowError(line, f"expected {len(columns)} fields, found {len(record)}"))
-            continue
-        values = dict(zip(columns, (field.strip() for field in record), strict=True))
+    for line, values in found.records:
         row, problems = _check_pin_row(line, values, today, now)
         if row is not None and row.pin is not None:
             if row.pin in seen:
@@ -387,7 +356,8 @@ def validate_pin_csv(text: str, *, now: int) -> tuple[list[PinRow], list[RowErro
         elif row is not None:
             rows.append(row)
     if not rows and not errors:
-        errors.append(RowError(max(line, 1), "the file has no PIN rows"))
+        errors.append(RowError(max(found.last_line, 1), "the file has no PIN rows"))
+    errors.sort(key=lambda error: error.line)  # structural and row problems, in file order
     return rows, errors
 
 
@@ -434,19 +404,6 @@ def _check_pin_row(
     return PinRow(line, pin, quantity, expires_at, holders), []
 
 
-def _invalid_rows(errors: list[RowError]) -> ApiError:
-    shown = errors[:MAX_REPORTED_ERRORS]
-    return ApiError(
-        "invalid_rows",
-        f"{len(errors)} invalid row(s); nothing was imported",
-        status=422,
-        extra={
-            "invalid_count": len(errors),
-            "errors": [{"line": e.line, "message": e.message} for e in shown],
-        },
-    )
-
-
 def import_pins(
     engine: sa.Engine,
     org_id: str,
@@ -461,19 +418,15 @@ def import_pins(
 ) -> dict[str, Any]:
     """Validate the whole file, then create every PIN in one transaction (or none)."""
     key = require_key(key)
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApiError("invalid", f"the CSV is not UTF-8 (byte {exc.start})") from exc
-    rows, errors = validate_pin_csv(text, now=now)
+    rows, errors = validate_pin_csv(decode_csv(body), now=now)
     if errors:
-        raise _invalid_rows(errors)
+        raise invalid_rows(errors)
     p = schema.petrol_pins
     created: list[dict[str, Any]] = []
     with engine.begin() as conn:
         event = require_event(conn, org_id, event_id)
         if event.starts_at <= now and any(row.expires_at is None for row in rows):
-            raise _invalid_rows(
+            raise invalid_rows(
                 [
                     RowError(row.line, "the event has started: give expires_at")
                     for row in rows
@@ -489,7 +442,7 @@ def import_pins(
             if row.pin is not None and row.pin in active
         ]
         if clashes:
-            raise _invalid_rows(clashes)
+            raise invalid_rows(clashes)
         _check_room(len(active), len(rows))
         taken = active | {row.pin for row in rows if row.pin is not None}
         inserts = []

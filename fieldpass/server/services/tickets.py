@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +13,12 @@ from fieldpass.server.db import is_postgres, reading
 from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services import changes
 from fieldpass.server.services.common import audit, clean_text, dumps, insert_rows
+from fieldpass.server.services.csv_import import (
+    RowError,
+    decode_csv,
+    invalid_rows,
+    read_records,
+)
 from fieldpass.server.services.events import require_event
 from fieldpass.sync import signing
 from fieldpass.sync.checkin import REVOKED_STATUSES
@@ -31,7 +35,6 @@ CSV_COLUMNS = ("barcode", "sector", "row", "seat", "holder_name", "status")
 REQUIRED_COLUMNS = ("barcode", "sector")
 TICKET_STATUSES = frozenset({"VALID"}) | REVOKED_STATUSES
 REVOKE_STATUSES = ("REVOKED", "CANCELLED", "REFUNDED", "BLACKLISTED")
-MAX_REPORTED_ERRORS = 1000
 #: Imports at least this large refresh PostgreSQL's statistics of the tickets table.
 ANALYZE_AFTER_ROWS = 1000
 _LIMITS = {"sector": 50, "row": 20, "seat": 20, "holder_name": 200}
@@ -48,57 +51,21 @@ class TicketRow:
     status: str
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-
 def validate_ticket_csv(text: str) -> tuple[list[TicketRow], list[RowError]]:
     """Check every row of an import file; returns the rows and every problem found.
 
     Pure, so the CLI and the server agree; the import is refused if any error exists.
     """
-    errors: list[RowError] = []
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return [], [RowError(1, "the file is empty")]
-    except csv.Error as exc:
-        return [], [RowError(1, f"unreadable CSV: {exc}")]
-    columns = [name.strip().lower() for name in header]
-    unknown = [name for name in columns if name not in CSV_COLUMNS]
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if unknown or missing or len(set(columns)) != len(columns):
-        problems = []
-        if unknown:
-            problems.append("unknown column(s) " + ", ".join(repr(u[:30]) for u in unknown))
-        if missing:
-            problems.append("missing column(s) " + ", ".join(missing))
-        if len(set(columns)) != len(columns):
-            problems.append("a column appears twice")
-        expected = ",".join(CSV_COLUMNS)
-        return [], [RowError(1, "; ".join(problems) + f" (expected header {expected})")]
-    index = {name: position for position, name in enumerate(columns)}
+    found = read_records(
+        text,
+        allowed=CSV_COLUMNS,
+        required=REQUIRED_COLUMNS,
+        expected_header=",".join(CSV_COLUMNS),
+    )
+    errors = found.errors
     rows: list[TicketRow] = []
     seen: dict[str, int] = {}
-    line = 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(reader.line_num, f"unreadable CSV: {exc}"))
-            break
-        line = reader.line_num
-        if not record or all(not field.strip() for field in record):
-            continue
-        if len(record) != len(columns):
-            errors.append(RowError(line, f"expected {len(columns)} fields, found {len(record)}"))
-            continue
-        values = {name: record[position].strip() for name, position in index.items()}
+    for line, values in found.records:
         row_errors = _check_row(values)
         barcode = values["barcode"]
         if not row_errors:
@@ -121,7 +88,8 @@ def validate_ticket_csv(text: str) -> tuple[list[TicketRow], list[RowError]]:
             )
         )
     if not rows and not errors:
-        errors.append(RowError(max(line, 1), "the file has no ticket rows"))
+        errors.append(RowError(max(found.last_line, 1), "the file has no ticket rows"))
+    errors.sort(key=lambda error: error.line)  # structural and row problems, in file order
     return rows, errors
 
 
@@ -181,22 +149,9 @@ def import_tickets(
     engine: sa.Engine, org_id: str, actor: str, event_id: str, body: bytes, *, now: int
 ) -> dict[str, int]:
     """Validate the whole file, then insert/update every row in one transaction."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApiError("invalid", f"the CSV is not UTF-8 (byte {exc.start})") from exc
-    rows, errors = validate_ticket_csv(text)
+    rows, errors = validate_ticket_csv(decode_csv(body))
     if errors:
-        shown = errors[:MAX_REPORTED_ERRORS]
-        raise ApiError(
-            "invalid_rows",
-            f"{len(errors)} invalid row(s); nothing was imported",
-            status=422,
-            extra={
-                "invalid_count": len(errors),
-                "errors": [{"line": e.line, "message": e.message} for e in shown],
-            },
-        )
+        raise invalid_rows(errors)
     t = schema.tickets
     with engine.begin() as conn:
         require_event(conn, org_id, event_id)
