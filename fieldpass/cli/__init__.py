@@ -24,6 +24,10 @@ class FieldpassGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (`fieldpass ... | head`): stop quietly, as Unix tools do.
+            sys.stderr.close()
+            ctx.exit(141)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
