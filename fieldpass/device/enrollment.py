@@ -10,8 +10,8 @@ import msgspec
 from fieldpass.device import sync_client
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.home import DeviceHome
-from fieldpass.device.identity import DeviceIdentity, load_key, save_key
-from fieldpass.sync import messages, signing
+from fieldpass.device.identity import DeviceIdentity, load_key, save_holders_key, save_key
+from fieldpass.sync import messages, sealing, signing
 from fieldpass.sync.clock import Clock, system_clock
 from fieldpass.sync.messages import (
     EnrollRequest,
@@ -133,6 +133,14 @@ def refresh_enrollment(
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DeviceError("bad_response", f"bad enrollment status answer: {exc}") from exc
     if answer.status == "approved":
+        if answer.holders_key:
+            try:
+                holders_key = sealing.key_from_text(answer.holders_key)
+            except sealing.SealError as exc:
+                raise DeviceError(
+                    "bad_response", f"bad holders key from the server: {exc}"
+                ) from exc
+            save_holders_key(home.holders_key_path, holders_key)
         updated = replace(
             identity,
             status="approved",

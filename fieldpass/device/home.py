@@ -35,6 +35,11 @@ class DeviceHome:
         return self.root / "device.key"
 
     @property
+    def holders_key_path(self) -> Path:
+        """Petrol kiosks: the 0600 key opening PIN holders sealed for this device."""
+        return self.root / "holders.key"
+
+    @property
     def store_path(self) -> Path:
         return self.root / "store.sqlite"
 

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldpass.device.errors import DeviceError
-from fieldpass.sync import signing
+from fieldpass.sync import sealing, signing
 
 STATUSES = ("pending", "approved", "revoked")
 
@@ -97,3 +97,30 @@ def load_key(path: Path) -> Ed25519PrivateKey:
         return signing.private_key_from_text(text)
     except (signing.EncodingError, ValueError) as exc:
         raise DeviceError("bad_key", f"device key {path} is not a valid Ed25519 key") from exc
+
+
+def save_holders_key(path: Path, key: bytes) -> None:
+    """Write the key opening PIN holders sealed for this device (owner-only, 0600).
+
+    It lives in its own file next to device.key, never in the store: a copied store file
+    holds ciphertext only.
+    """
+    atomic_write(path, (sealing.key_to_text(key) + "\n").encode("ascii"), 0o600)
+
+
+def load_holders_key(path: Path) -> bytes:
+    """The holders key; DeviceError ``no_holders_key`` / ``bad_key``."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError as exc:
+        raise DeviceError(
+            "no_holders_key",
+            f"holders key {path} is missing (run: fieldpass device sync once the device "
+            "is approved as a petrol kiosk)",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise DeviceError("bad_key", f"holders key {path} is not a key file") from exc
+    try:
+        return sealing.key_from_text(text)
+    except sealing.SealError as exc:
+        raise DeviceError("bad_key", f"holders key {path} is not a valid key") from exc

@@ -22,6 +22,7 @@ from fieldpass.device.errors import DeviceError
 from fieldpass.sync.clock import Clock, system_clock
 from fieldpass.sync.events import GENESIS_HASH, Event, build_event
 from fieldpass.sync.messages import Change
+from fieldpass.sync.seating import seat_sort_key
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -115,6 +116,26 @@ MIGRATIONS: list[str] = [
         signature TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 2: petrol kiosk slice: PINs (holders kept sealed for this device, opened only with
+    # the holders key file next to device.key), the kiosk's seat blocks and their seats
+    """
+    CREATE TABLE petrol_pins (
+        id TEXT PRIMARY KEY, pin TEXT NOT NULL, event_id TEXT, quantity INTEGER,
+        status TEXT NOT NULL, expires_at INTEGER, holders_sealed TEXT
+    );
+    CREATE INDEX petrol_pins_pin ON petrol_pins (pin);
+    CREATE TABLE seat_blocks (
+        id TEXT PRIMARY KEY, event_id TEXT, sector TEXT NOT NULL DEFAULT '',
+        rows_spec TEXT NOT NULL DEFAULT '', seats_spec TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL, seat_count INTEGER
+    );
+    CREATE TABLE seats (
+        id TEXT PRIMARY KEY, block_id TEXT NOT NULL, event_id TEXT,
+        sector TEXT NOT NULL DEFAULT '', "row" TEXT NOT NULL, seat TEXT NOT NULL,
+        status TEXT NOT NULL
+    );
+    CREATE INDEX seats_block ON seats (block_id);
+    """,
 ]
 
 #: Meta keys.
@@ -170,6 +191,30 @@ class AppendedEvent:
     hash: str
 
 
+@dataclass(frozen=True)
+class PinRecord:
+    """A pulled petrol PIN; ``holders_sealed`` opens with the device's holders key
+    (``fieldpass.sync.sealing.open_for_device``) and is None once the PIN is not ACTIVE."""
+
+    id: str
+    pin: str
+    event_id: str | None
+    quantity: int | None
+    status: str
+    expires_at: int | None
+    holders_sealed: str | None
+
+
+@dataclass(frozen=True)
+class SeatRecord:
+    id: str
+    block_id: str
+    sector: str
+    row: str
+    seat: str
+    status: str
+
+
 _payload_encoder = msgspec.json.Encoder(order="sorted")
 _payload_decoder = msgspec.json.Decoder(dict[str, Any])
 
@@ -193,6 +238,33 @@ _GATE_UPSERT = "INSERT OR REPLACE INTO gates (id, event_id, name, sectors) VALUE
 _ADMISSION_INSERT = (
     "INSERT OR IGNORE INTO admissions (key, barcode, event_id, direction, at, device_id,"
     " gate_id, gate_name, own) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+_PIN_UPSERT = (
+    "INSERT INTO petrol_pins (id, pin, event_id, quantity, status, expires_at, holders_sealed)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET pin = excluded.pin,"
+    " event_id = excluded.event_id, quantity = excluded.quantity, status = excluded.status,"
+    " expires_at = excluded.expires_at, holders_sealed = excluded.holders_sealed"
+)
+_BLOCK_UPSERT = (
+    "INSERT OR REPLACE INTO seat_blocks (id, event_id, sector, rows_spec, seats_spec, status,"
+    " seat_count) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SEAT_UPSERT = (
+    'INSERT OR REPLACE INTO seats (id, block_id, event_id, sector, "row", seat, status)'
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+#: Pulled tables, emptied when the server's epoch or the device's assignment changes.
+PULLED_TABLES = (
+    "tickets",
+    "gates",
+    "events",
+    "admissions",
+    "ticket_presence",
+    "petrol_pins",
+    "seat_blocks",
+    "seats",
 )
 
 
@@ -270,6 +342,55 @@ def _admission_row(c: Change) -> tuple | None:
         d.get("gate_id"),
         d.get("gate_name"),
         0,
+    )
+
+
+def _pin_row(c: Change) -> tuple | None:
+    """A PIN upsert or tombstone; a tombstone keeps status but drops the sealed holders."""
+    d = c.data
+    pin = d.get("pin")
+    status = d.get("status")
+    if not isinstance(pin, str) or not isinstance(status, str):
+        return None
+    sealed = d.get("holders") if c.op == "upsert" else None
+    return (
+        c.key,
+        pin,
+        d.get("event_id"),
+        _int_or_none(d.get("quantity")),
+        status,
+        _int_or_none(d.get("expires_at")),
+        sealed if isinstance(sealed, str) else None,
+    )
+
+
+def _block_row(c: Change) -> tuple:
+    d = c.data
+    status = _text(d.get("status")) or ("ACTIVE" if c.op == "upsert" else "RETURNED")
+    return (
+        c.key,
+        d.get("event_id"),
+        _text(d.get("sector")),
+        _text(d.get("rows")),
+        _text(d.get("seats")),
+        status,
+        _int_or_none(d.get("seat_count")),
+    )
+
+
+def _seat_row(c: Change) -> tuple | None:
+    d = c.data
+    block_id, row, seat = d.get("block_id"), d.get("row"), d.get("seat")
+    if not all(isinstance(v, str) for v in (block_id, row, seat)):
+        return None
+    return (
+        c.key,
+        block_id,
+        d.get("event_id"),
+        _text(d.get("sector")),
+        row,
+        seat,
+        _text(d.get("status")) or "ALLOCATED",
     )
 
 
@@ -445,7 +566,17 @@ class Store:
         elif entity == "admission" and upsert:
             rows = [row for c in run if (row := _admission_row(c)) is not None]
             conn.executemany(_ADMISSION_INSERT, rows)
-        # other entities (device, admission tombstones): nothing a gate keeps
+        elif entity == "petrol_pin":
+            conn.executemany(_PIN_UPSERT, [row for c in run if (row := _pin_row(c)) is not None])
+        elif entity == "seat_block":
+            conn.executemany(_BLOCK_UPSERT, [_block_row(c) for c in run])
+        elif entity == "seat":
+            if upsert:
+                rows = [row for c in run if (row := _seat_row(c)) is not None]
+                conn.executemany(_SEAT_UPSERT, rows)
+            else:  # went back from the kiosk's block: no longer the kiosk's to sell
+                conn.executemany("DELETE FROM seats WHERE id = ?", [(c.key,) for c in run])
+        # other entities (device, admission tombstones): nothing a device keeps
 
     def reset_pulled_data(self) -> None:
         """The server's epoch changed: drop everything pulled and the cursor, keep own data.
@@ -457,7 +588,7 @@ class Store:
                 "SELECT key, barcode, event_id, direction, at, device_id, gate_id, gate_name, own"
                 " FROM admissions WHERE own = 1"
             ).fetchall()
-            for table in ("tickets", "gates", "events", "admissions", "ticket_presence"):
+            for table in PULLED_TABLES:
                 conn.execute(f"DELETE FROM {table}")
             conn.executemany(_ADMISSION_INSERT, own)
             conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (CURSOR, EPOCH))
@@ -565,6 +696,47 @@ class Store:
             " ORDER BY seq DESC LIMIT 1",
             (code,),
         ).fetchone()
+
+    # -- reads used by the petrol kiosk ------------------------------------------------------
+
+    def pin(self, pin: str) -> PinRecord | None:
+        """The pulled PIN with this value: the ACTIVE one if any, else the latest expiring.
+
+        A PIN value is reused once a PIN is no longer active, so several rows may share it.
+        The stored status is as pulled; callers apply ``sync.pins.effective_status``.
+        """
+        row = self.conn.execute(
+            "SELECT id, pin, event_id, quantity, status, expires_at, holders_sealed"
+            " FROM petrol_pins WHERE pin = ?"
+            " ORDER BY status = 'ACTIVE' DESC, expires_at DESC, id DESC LIMIT 1",
+            (pin,),
+        ).fetchone()
+        return None if row is None else PinRecord(*row)
+
+    def pin_count(self, status: str | None = None) -> int:
+        if status is None:
+            return self.conn.execute("SELECT COUNT(*) FROM petrol_pins").fetchone()[0]
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM petrol_pins WHERE status = ?", (status,)
+        ).fetchone()[0]
+
+    def seat_blocks(self) -> list[tuple]:
+        """(id, event_id, sector, rows_spec, seats_spec, status, seat_count) of each block."""
+        return self.conn.execute(
+            "SELECT id, event_id, sector, rows_spec, seats_spec, status, seat_count"
+            " FROM seat_blocks ORDER BY id"
+        ).fetchall()
+
+    def seats_of_block(self, block_id: str) -> list[SeatRecord]:
+        """The block's seats held by this kiosk, in seat order (row, then seat number)."""
+        rows = [
+            SeatRecord(*row)
+            for row in self.conn.execute(
+                'SELECT id, block_id, sector, "row", seat, status FROM seats WHERE block_id = ?',
+                (block_id,),
+            )
+        ]
+        return sorted(rows, key=lambda s: seat_sort_key(s.row, s.seat))
 
     # -- outbox ----------------------------------------------------------------------------
 

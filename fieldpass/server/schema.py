@@ -268,7 +268,13 @@ changes = sa.Table(
     sa.Column("op", sa.String(10), nullable=False),
     sa.Column("data", sa.Text, nullable=False),  # JSON object, spliced verbatim into pulls
     sa.Column("created_at", Ms, nullable=False),
-    sa.Index("ix_changes_event_seq", "event_id", "seq"),
+    # Who may pull the change (fieldpass.server.services.changes): NULL = every device of
+    # the event, "gate" = the gate slice (gates, tickets, admissions), "device:<id>" = one
+    # device only (a petrol kiosk's seat blocks, seats and PINs sealed for it).
+    sa.Column("audience", sa.String(60)),
+    # The pull reads (event_id, seq > cursor) in seq order and filters on the audience:
+    # the audience is in the index so that filter never needs the table rows.
+    sa.Index("ix_changes_event_seq_audience", "event_id", "seq", "audience"),
 )
 
 change_counter = sa.Table(

@@ -102,6 +102,9 @@ class EnrollStatusResponse(Message):
     token: str | None = None  # bearer token, only while status is approved
     certificate: str | None = None  # server signature over the canonical DeviceCertificate
     server_public_key: str | None = None
+    #: petrol devices, while approved: the base64url key (fieldpass.sync.sealing.device_key)
+    #: that opens the PIN holders sealed for this device; kept in a 0600 file, not the store
+    holders_key: str | None = None
 
 
 class DeviceCertificate(Message):
@@ -149,7 +152,7 @@ class Change(Message):
     """One row of a device's slice. Tombstones carry deletes and revocations."""
 
     seq: int
-    entity: str  # event | gate | ticket | admission | device
+    entity: str  # event | gate | ticket | admission | device | petrol_pin | seat_block | seat
     key: str
     op: Op
     data: dict[str, Any]

@@ -5,6 +5,13 @@ A sealed value is text: ``v1.<key id>.<base64url(nonce || ciphertext+tag)>``. Th
 associated data binds a ciphertext to the row it belongs to, so it cannot be copied to
 another row and still open. Keys live outside the database (the server's key file, the
 device's key file); this module never touches files.
+
+PIN holders travel to a petrol kiosk sealed for that device only: the server derives a
+per-device key from its own key (HKDF-SHA256, ``device_key``), hands it to the device
+once the device is approved (in the enrollment status answer, next to the bearer token),
+and re-seals each PIN's holders under it with associated data naming the device and the
+PIN (``seal_for_device``). The pulled change carries ciphertext only; the device keeps it
+as is and opens it with the key file next to its device key (``open_for_device``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import hashlib
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -79,3 +88,30 @@ def unseal(key: bytes, text: str, associated_data: bytes) -> bytes:
         return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated_data)
     except InvalidTag:
         raise SealError("damaged", "sealed value fails authentication") from None
+
+
+# -- holders sealed for one device -------------------------------------------------------
+
+
+def device_key(master: bytes, device_id: str) -> bytes:
+    """The key sealing PIN holders for ``device_id``, derived from the server's key."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=f"fieldpass:device-holders:v1:{device_id}".encode(),
+    ).derive(check_key(master))
+
+
+def device_holders_ad(device_id: str, pin_id: str) -> bytes:
+    """Associated data of a PIN's holders sealed for one device."""
+    return f"fieldpass:device-holders:{device_id}:{pin_id}".encode()
+
+
+def seal_for_device(key: bytes, device_id: str, pin_id: str, plaintext: bytes) -> str:
+    return seal(key, plaintext, device_holders_ad(device_id, pin_id))
+
+
+def open_for_device(key: bytes, device_id: str, pin_id: str, sealed: str) -> bytes:
+    """The holders JSON of one PIN sealed for ``device_id``; SealError if it does not open."""
+    return unseal(check_key(key), sealed, device_holders_ad(device_id, pin_id))

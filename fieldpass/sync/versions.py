@@ -15,4 +15,6 @@ EVENT_KINDS: frozenset[str] = frozenset(
 )
 
 #: Pull entities a device may receive.
-ENTITIES: frozenset[str] = frozenset({"event", "gate", "ticket", "admission", "device"})
+ENTITIES: frozenset[str] = frozenset(
+    {"event", "gate", "ticket", "admission", "device", "petrol_pin", "seat_block", "seat"}
+)

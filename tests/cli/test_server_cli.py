@@ -26,10 +26,10 @@ def test_init_is_idempotent_and_reports_the_revision(tmp_path):
     db = tmp_path / "data" / "server.sqlite"
     first = run("server", "init", "--db", f"sqlite:///{db}")
     assert first.exit_code == 0, first.output
-    assert "database ready at revision 0002" in first.output
+    assert "database ready at revision 0003" in first.output
     epoch = epoch_of(db)
     again = run("server", "init", "--db", f"sqlite:///{db}")
-    assert "already at revision 0002" in again.output
+    assert "already at revision 0003" in again.output
     assert epoch_of(db) == epoch  # re-running init must not look like a restore
 
 

@@ -46,8 +46,8 @@ class Harness:
         assert result.status_code == 200, result.text
         return Admin(self.client, result.json["token"])
 
-    def device(self, name: str = "gate-1", clock_skew: int = 0) -> Device:
-        return Device(self, name, clock_skew)
+    def device(self, name: str = "gate-1", clock_skew: int = 0, role: str = "gate") -> Device:
+        return Device(self, name, clock_skew, role)
 
 
 class Admin:
@@ -86,7 +86,7 @@ class Admin:
 class Device:
     """A device with a real Ed25519 key building a real event chain."""
 
-    def __init__(self, harness: Harness, name: str, clock_skew: int) -> None:
+    def __init__(self, harness: Harness, name: str, clock_skew: int, role: str = "gate") -> None:
         self.harness = harness
         self.client = harness.client
         self.key = signing.generate_private_key()
@@ -99,7 +99,7 @@ class Device:
             json={
                 "protocol": PROTOCOL_VERSION,
                 "schema": SCHEMA_VERSION,
-                "role": "gate",
+                "role": role,
                 "name": name,
                 "public_key": signing.public_key_text(self.key),
             },

@@ -25,6 +25,7 @@ class DeviceApproveResource(Resource):
                 req.context.admin.user_id,
                 body,
                 now=req.context.received_at,
+                key=self.config.pii_key,
             ),
         )
 

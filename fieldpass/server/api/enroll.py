@@ -31,5 +31,6 @@ class EnrollStatusResource(Resource):
             request,
             now=req.context.received_at,
             max_skew_ms=self.config.enroll_status_skew_ms,
+            key=self.config.pii_key,
         )
         send(resp, answer)

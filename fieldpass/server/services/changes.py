@@ -9,11 +9,19 @@ never later find an uncommitted seq < N appear (a plain database SEQUENCE would 
 exactly that on PostgreSQL and make pulls skip changes). On SQLite writers are
 serialised by the database lock anyway. Writers allocate seqs as late as possible in
 their transaction to keep the lock short.
+
+Every change has an *audience*: who may pull it. ``None`` = every device of the event
+(the event itself), ``AUDIENCE_GATE`` = the gate slice (gates, tickets, ticket
+tombstones, admissions; also what any role other than petrol pulls, as before),
+``device_audience(id)`` = one device only (a petrol kiosk's seat blocks and seats, and
+the PINs whose holders are sealed for it). A petrol device never sees the gate slice and
+a gate never sees a petrol kiosk's data, so no PIN holder data can reach a gate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,6 +36,26 @@ class NewChange:
     key: str
     op: str  # upsert | tombstone
     data: str  # JSON text
+    audience: str | None = "gate"  # AUDIENCE_GATE unless said otherwise
+
+
+AUDIENCE_ALL: str | None = None
+AUDIENCE_GATE = "gate"
+PETROL_ROLE = "petrol"
+
+
+def device_audience(device_id: str) -> str:
+    return f"device:{device_id}"
+
+
+def audience_filter(device: Any) -> sa.ColumnElement[bool]:
+    """The pull's WHERE clause on ``changes.audience`` for this device's role."""
+    audience = schema.changes.c.audience
+    if getattr(device, "role", None) == PETROL_ROLE:
+        mine = audience == device_audience(device.id)
+    else:
+        mine = audience == AUDIENCE_GATE
+    return sa.or_(audience.is_(None), mine)
 
 
 def allocate_seqs(conn: sa.Connection, count: int) -> int:
@@ -60,6 +88,7 @@ def emit(conn: sa.Connection, org_id: str, new_changes: list[NewChange], now: in
                 "op": change.op,
                 "data": change.data,
                 "created_at": now,
+                "audience": change.audience,
             }
             for index, change in enumerate(new_changes)
         ],

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from fieldpass.server import schema
 from fieldpass.server.db import reading, server_signing_key
 from fieldpass.server.errors import ApiError, not_found
+from fieldpass.server.services import changes, pins
 from fieldpass.server.services.auth import new_token, token_hash
 from fieldpass.server.services.common import audit, clean_text
 from fieldpass.server.services.events import require_event
-from fieldpass.sync import signing
+from fieldpass.sync import sealing, signing
 from fieldpass.sync.clock import to_iso
 from fieldpass.sync.messages import (
     DeviceCertificate,
@@ -97,9 +98,20 @@ def certificate_for(conn: sa.Connection, device: Any) -> tuple[str, str]:
 
 
 def enroll_status(
-    engine: sa.Engine, request: EnrollStatusRequest, *, now: int, max_skew_ms: int
+    engine: sa.Engine,
+    request: EnrollStatusRequest,
+    *,
+    now: int,
+    max_skew_ms: int,
+    key: bytes | None = None,
 ) -> EnrollStatusResponse:
-    """Answer a device's poll; while approved, issue a fresh token and keep only its hash."""
+    """Answer a device's poll; while approved, issue a fresh token and keep only its hash.
+
+    An approved petrol kiosk also gets its holders key (derived from the server's key
+    ``key``, see ``fieldpass.sync.sealing.device_key``): the same answer already carries
+    the bearer token that lets it pull the sealed holders, so the key needs no more
+    protection than the token (TLS in production), and the server stores nothing new.
+    """
     check_protocol(request.protocol)
     d = schema.devices
     with engine.begin() as conn:
@@ -133,6 +145,8 @@ def enroll_status(
             )
             certificate, server_key = certificate_for(conn, device)
             response.update(token=token, certificate=certificate, server_public_key=server_key)
+            if device.role == changes.PETROL_ROLE and key is not None:
+                response["holders_key"] = sealing.key_to_text(sealing.device_key(key, device.id))
         else:
             conn.execute(sa.update(d).where(d.c.id == device.id).values(last_seen_at=now))
     return EnrollStatusResponse(**response)
@@ -179,8 +193,20 @@ class ApproveRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def approve(
-    engine: sa.Engine, org_id: str, actor: str, body: ApproveRequest, *, now: int
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    body: ApproveRequest,
+    *,
+    now: int,
+    key: bytes | None = None,
 ) -> dict[str, Any]:
+    """Assign a pending device to the organization and event.
+
+    A petrol kiosk gets, in this same transaction, the event's ACTIVE PINs sealed for it
+    (``pins.initial_pin_changes``; needs the server key ``key`` when there are any). Its
+    seat blocks can only be allocated once it is approved and reach it as they are.
+    """
     code = normalise_code(body.code)
     d = schema.devices
     with engine.begin() as conn:
@@ -209,6 +235,11 @@ def approve(
                 approved_at=now,
             )
         )
+        if device.role == changes.PETROL_ROLE:
+            initial = pins.initial_pin_changes(
+                conn, org_id, body.event_id, device.id, key=key, now=now
+            )
+            changes.emit(conn, org_id, initial, now)
         audit(
             conn,
             org_id=org_id,

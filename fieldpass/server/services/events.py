@@ -167,7 +167,12 @@ def create_event(
             org_id,
             [
                 changes.NewChange(
-                    event_id, "event", event_id, "upsert", event_change_data(row, venue)
+                    event_id,
+                    "event",
+                    event_id,
+                    "upsert",
+                    event_change_data(row, venue),
+                    audience=changes.AUDIENCE_ALL,
                 )
             ],
             now,

@@ -15,8 +15,14 @@ server's key file; the associated data is the PIN row id, so a sealed value move
 another row does not open. Without a key, anything reading or writing holders is
 refused with ``key_missing`` (cancelling, which needs no holder data, still works).
 
-PIN changes are not put in the change log yet: pulls hand a device every change of its
-event, and holder data must reach petrol kiosks only (see the petrol device work).
+Change log: every approved petrol kiosk of the PIN's event gets each PIN as a
+``petrol_pin`` change addressed to it alone (``changes.device_audience``), its holders
+re-sealed for that device (``fieldpass.sync.sealing.seal_for_device``), so the change
+carries ciphertext only and a gate never receives it. Cancelled and expired PINs go to the
+same kiosks as tombstones (no holder data). A kiosk approved later gets the event's ACTIVE
+PINs in its approval transaction (``initial_pin_changes``); approval takes the same
+organization PIN lock as PIN writers, so a PIN created concurrently reaches it either
+through its approval or through the PIN write, never through neither.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import sqlalchemy as sa
 from fieldpass.server import schema
 from fieldpass.server.db import is_postgres, reading
 from fieldpass.server.errors import ApiError, not_found
+from fieldpass.server.services import changes
 from fieldpass.server.services.common import audit, clean_text, dumps, insert_rows, loads
 from fieldpass.server.services.csv_import import RowError, decode_csv, invalid_rows, read_records
 from fieldpass.server.services.events import require_event
@@ -58,6 +65,8 @@ DEFAULT_CANCEL_REASON = "cancelled by an admin"
 HOLDER_COLUMNS = tuple(f"holder_{n}" for n in range(1, MAX_QUANTITY + 1))
 PIN_CSV_COLUMNS = ("pin", "quantity", "expires_at", *HOLDER_COLUMNS)
 PIN_CSV_REQUIRED = ("quantity", "holder_1")
+
+PIN_ENTITY = "petrol_pin"
 
 PinGenerator = Callable[[], str]
 
@@ -138,14 +147,157 @@ def _lock_org_pins(conn: sa.Connection, org_id: str) -> None:
     # SQLite: the transaction already holds the database write lock (BEGIN IMMEDIATE).
 
 
-def expire_pins(conn: sa.Connection, org_id: str, now: int) -> int:
-    """Mark the organization's ACTIVE PINs past their expiry EXPIRED; how many were."""
+def expire_pins(conn: sa.Connection, org_id: str, now: int) -> list[dict[str, Any]]:
+    """Mark the organization's ACTIVE PINs past their expiry EXPIRED; returns them.
+
+    Call under the organization's PIN lock (the selected rows are the updated rows).
+    """
     p = schema.petrol_pins
-    return conn.execute(
-        sa.update(p)
-        .where(p.c.organization_id == org_id, p.c.status == "ACTIVE", p.c.expires_at <= now)
-        .values(status="EXPIRED", updated_at=now)
-    ).rowcount
+    expired = (p.c.organization_id == org_id, p.c.status == "ACTIVE", p.c.expires_at <= now)
+    rows = conn.execute(
+        sa.select(p.c.id, p.c.event_id, p.c.pin, p.c.quantity, p.c.expires_at).where(*expired)
+    ).all()
+    if rows:
+        conn.execute(sa.update(p).where(*expired).values(status="EXPIRED", updated_at=now))
+    return [{**row._mapping, "status": "EXPIRED"} for row in rows]
+
+
+def sweep_expired(engine: sa.Engine, org_id: str, now: int) -> int:
+    """Expire the organization's PINs past expiry and tell the kiosks; how many expired.
+
+    Run before a petrol kiosk's pull, so an expiry reaches kiosks without waiting for the
+    next PIN write (the kiosk also refuses a PIN past ``expires_at`` by itself).
+    """
+    p = schema.petrol_pins
+    with reading(engine) as conn:
+        due = conn.execute(
+            sa.select(p.c.id)
+            .where(p.c.organization_id == org_id, p.c.status == "ACTIVE", p.c.expires_at <= now)
+            .limit(1)
+        ).first()
+    if due is None:  # the common case: no write transaction, no lock
+        return 0
+    with engine.begin() as conn:
+        _lock_org_pins(conn, org_id)
+        expired = expire_pins(conn, org_id, now)
+        changes.emit(conn, org_id, pin_tombstones(conn, expired), now)
+    return len(expired)
+
+
+# -- the change log: PINs for the petrol kiosks of their event ------------------------------
+
+
+def petrol_devices(conn: sa.Connection, event_ids: set[str]) -> dict[str, list[str]]:
+    """Approved petrol kiosks of each event (event id -> device ids)."""
+    if not event_ids:
+        return {}
+    d = schema.devices
+    rows = conn.execute(
+        sa.select(d.c.event_id, d.c.id)
+        .where(
+            d.c.role == changes.PETROL_ROLE,
+            d.c.status == "approved",
+            d.c.event_id.in_(sorted(event_ids)),
+        )
+        .order_by(d.c.id)
+    ).all()
+    found: dict[str, list[str]] = {}
+    for event_id, device_id in rows:
+        found.setdefault(event_id, []).append(device_id)
+    return found
+
+
+def _pin_change_data(pin: Any) -> dict[str, Any]:
+    """What every PIN change says besides holders (no personal data)."""
+    return {
+        "id": pin["id"],
+        "pin": pin["pin"],
+        "event_id": pin["event_id"],
+        "quantity": pin["quantity"],
+        "status": pin["status"],
+        "expires_at": pin["expires_at"],
+    }
+
+
+def _open_sealed(key: bytes, pin_id: str, sealed: str) -> bytes:
+    try:
+        return sealing.unseal(key, sealed, _associated_data(pin_id))
+    except sealing.SealError:
+        raise ApiError(
+            "key_mismatch", f"PIN {pin_id}: holder data cannot be opened with this server's key"
+        ) from None
+
+
+def pin_upserts(
+    key: bytes, pins: list[Any], devices: dict[str, list[str]]
+) -> list[changes.NewChange]:
+    """One ``petrol_pin`` upsert per (PIN, kiosk of its event), holders sealed for the kiosk.
+
+    ``pins`` are mappings with the petrol_pins columns (status ACTIVE).
+    """
+    device_keys: dict[str, bytes] = {}
+    out: list[changes.NewChange] = []
+    for pin in pins:
+        kiosks = devices.get(pin["event_id"], [])
+        if not kiosks:
+            continue
+        plaintext = _open_sealed(key, pin["id"], pin["ticket_holders_json"])
+        for device_id in kiosks:
+            device_key = device_keys.get(device_id)
+            if device_key is None:
+                device_key = device_keys[device_id] = sealing.device_key(key, device_id)
+            data = _pin_change_data(pin)
+            data["holders"] = sealing.seal_for_device(device_key, device_id, pin["id"], plaintext)
+            out.append(
+                changes.NewChange(
+                    pin["event_id"],
+                    PIN_ENTITY,
+                    pin["id"],
+                    "upsert",
+                    dumps(data),
+                    audience=changes.device_audience(device_id),
+                )
+            )
+    return out
+
+
+def pin_tombstones(conn: sa.Connection, pins: list[Any]) -> list[changes.NewChange]:
+    """``petrol_pin`` tombstones (cancelled, expired) for the kiosks of each PIN's event."""
+    if not pins:
+        return []
+    devices = petrol_devices(conn, {pin["event_id"] for pin in pins})
+    return [
+        changes.NewChange(
+            pin["event_id"],
+            PIN_ENTITY,
+            pin["id"],
+            "tombstone",
+            dumps(_pin_change_data(pin)),
+            audience=changes.device_audience(device_id),
+        )
+        for pin in pins
+        for device_id in devices.get(pin["event_id"], [])
+    ]
+
+
+def initial_pin_changes(
+    conn: sa.Connection, org_id: str, event_id: str, device_id: str, *, key: bytes | None, now: int
+) -> list[changes.NewChange]:
+    """For a petrol kiosk being approved: the event's ACTIVE PINs, sealed for it, plus the
+    tombstones of PINs this call expires. Takes the organization's PIN lock."""
+    _lock_org_pins(conn, org_id)
+    expired = expire_pins(conn, org_id, now)
+    p = schema.petrol_pins
+    active = conn.execute(
+        sa.select(p)
+        .where(p.c.event_id == event_id, p.c.status == "ACTIVE")
+        .order_by(p.c.created_at, p.c.id)
+    ).all()
+    out = pin_tombstones(conn, expired)
+    if active:
+        rows = [row._mapping for row in active]
+        out += pin_upserts(require_key(key), rows, {event_id: [device_id]})
+    return out
 
 
 def _active_pins(conn: sa.Connection, org_id: str) -> set[str]:
@@ -259,7 +411,7 @@ def create_pin(
             event = require_event(conn, org_id, event_id)
             expires_at = _expiry(expires_at, event, now)
             _lock_org_pins(conn, org_id)
-            expire_pins(conn, org_id, now)
+            expired = expire_pins(conn, org_id, now)
             active = _active_pins(conn, org_id)
             _check_room(len(active), 1)
             if wanted is not None and wanted in active:
@@ -290,6 +442,10 @@ def create_pin(
                 details={"event_id": event_id, "quantity": quantity},  # never the holders
             )
             row = conn.execute(sa.select(p).where(p.c.id == pin_id)).one()
+            kiosks = petrol_devices(conn, {event_id})
+            new_changes = pin_tombstones(conn, expired)
+            new_changes += pin_upserts(key, [row._mapping], kiosks)
+            changes.emit(conn, org_id, new_changes, now)
     except sa.exc.IntegrityError as exc:
         if not _is_active_pin_clash(exc):
             raise
@@ -434,7 +590,7 @@ def import_pins(
                 ]
             )
         _lock_org_pins(conn, org_id)
-        expire_pins(conn, org_id, now)
+        expired = expire_pins(conn, org_id, now)
         active = _active_pins(conn, org_id)
         clashes = [
             RowError(row.line, f"pin {row.pin} is already active in this organization")
@@ -478,6 +634,9 @@ def import_pins(
             at=now,
             details={"imported": len(inserts)},
         )
+        new_changes = pin_tombstones(conn, expired)
+        new_changes += pin_upserts(key, inserts, petrol_devices(conn, {event_id}))
+        changes.emit(conn, org_id, new_changes, now)
     return {"imported": len(created), "pins": created}
 
 
@@ -542,7 +701,7 @@ def cancel_pin(
     p = schema.petrol_pins
     with engine.begin() as conn:
         _lock_org_pins(conn, org_id)
-        expire_pins(conn, org_id, now)
+        expired = expire_pins(conn, org_id, now)
         row = _find_pin(conn, org_id, ref.strip())
         if row is None:
             raise not_found(f"PIN {ref[:40]!r}")
@@ -569,4 +728,5 @@ def cancel_pin(
             details={"pin": row.pin, "reason": reason},
         )
         row = conn.execute(sa.select(p).where(p.c.id == row.id)).one()
+        changes.emit(conn, org_id, pin_tombstones(conn, [*expired, row._mapping]), now)
     return pin_view(row, now, holders=False)

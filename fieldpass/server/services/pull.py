@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from fieldpass.server import schema
 from fieldpass.server.db import get_meta, reading
 from fieldpass.server.errors import ApiError
+from fieldpass.server.services import pins
+from fieldpass.server.services.changes import PETROL_ROLE, audience_filter
 from fieldpass.sync.messages import MAX_PULL_LIMIT, make_cursor, parse_cursor
 
 
@@ -41,12 +43,15 @@ _encoder = msgspec.json.Encoder()
 
 
 def pull(engine: sa.Engine, device: Any, cursor: str | None, limit: int, *, now: int) -> bytes:
-    """Encoded PullResponse for ``device`` (scope: its event) after ``cursor``."""
+    """Encoded PullResponse for ``device`` (scope: its event and role) after ``cursor``."""
     try:
         cursor_epoch, after = parse_cursor(cursor)
     except ValueError as exc:
         raise ApiError("invalid", "cursor: malformed cursor") from exc
     limit = max(1, min(limit, MAX_PULL_LIMIT))
+    if getattr(device, "role", None) == PETROL_ROLE and device.organization_id:
+        # Expired PINs become tombstones (changes) before the kiosk reads its slice.
+        pins.sweep_expired(engine, device.organization_id, now)
     c = schema.changes
     with reading(engine) as conn:
         epoch = get_meta(conn, "epoch") or ""
@@ -54,7 +59,7 @@ def pull(engine: sa.Engine, device: Any, cursor: str | None, limit: int, *, now:
             after = 0  # no cursor yet, or a cursor from before a restore: start over
         rows = conn.execute(
             sa.select(c.c.seq, c.c.entity, c.c.entity_key, c.c.op, c.c.data)
-            .where(c.c.event_id == device.event_id, c.c.seq > after)
+            .where(c.c.event_id == device.event_id, c.c.seq > after, audience_filter(device))
             .order_by(c.c.seq)
             .limit(limit + 1)
         ).all()

@@ -8,6 +8,11 @@ waits on the row locks and then re-checks the WHERE clause, so two blocks can ne
 one seat; on SQLite writers are serialised. Seats with a VALID ticket of the event (same
 sector code, row and seat) are refused too.
 
+Change log: a block and its seats go to its kiosk only (``changes.device_audience``) as
+``seat_block`` and ``seat`` changes (seat key = the server's seat id), in the writer's
+transaction; a return sends the block as a tombstone (status RETURNED) and a tombstone
+for each seat that went back, while sold seats stay with the kiosk.
+
 Returning a block frees its unsold seats at once. That is safe while the kiosk cannot sell
 offline from a block it has not yet synced; once kiosks sell offline, a return must wait
 for the kiosk to acknowledge it (see the report of the petrol foundation work).
@@ -24,7 +29,8 @@ import sqlalchemy as sa
 from fieldpass.server import schema
 from fieldpass.server.db import reading
 from fieldpass.server.errors import ApiError, not_found
-from fieldpass.server.services.common import audit, clean_text, insert_rows
+from fieldpass.server.services import changes
+from fieldpass.server.services.common import audit, clean_text, dumps, insert_rows
 from fieldpass.server.services.events import require_event
 from fieldpass.sync.clock import to_iso
 from fieldpass.sync.seating import RangeError, parse_labels, seat_label, seat_sort_key
@@ -33,7 +39,7 @@ MAX_SEATS_PER_SECTOR_ADD = 20_000
 MAX_SEATS_PER_BLOCK = 10_000
 MAX_CONFLICTS_LISTED = 1000
 MAX_CONFLICTS_IN_MESSAGE = 10
-PETROL_ROLE = "petrol"
+PETROL_ROLE = changes.PETROL_ROLE
 
 
 class SectorCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -335,7 +341,70 @@ def allocate_block(
         )
         row = conn.execute(_block_query().where(b.c.id == block_id)).one()
         seats = _block_seats(conn, block_id)
+        changes.emit(conn, org_id, _block_changes(conn, row, "upsert"), now)
     return block_view(row, seats)
+
+
+def _block_change_data(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "device_id": row.device_id,
+        "sector": row.sector,
+        "rows": row.rows_spec,
+        "seats": row.seats_spec,
+        "status": row.status,
+        "seat_count": row.seat_count,
+    }
+
+
+def _seat_change(row: Any, seat: Any, op: str) -> changes.NewChange:
+    data = {
+        "id": seat.id,
+        "event_id": row.event_id,
+        "block_id": row.id,
+        "sector": row.sector,
+        "row": seat.row_identifier,
+        "seat": seat.seat_number,
+        "status": "AVAILABLE" if op == "tombstone" else seat.status,
+    }
+    return changes.NewChange(
+        row.event_id,
+        "seat",
+        str(seat.id),
+        op,
+        dumps(data),
+        audience=changes.device_audience(row.device_id),
+    )
+
+
+def _block_changes(
+    conn: sa.Connection, row: Any, op: str, returned: list[Any] | None = None
+) -> list[changes.NewChange]:
+    """The block (upsert on allocation, tombstone on return) and its seats for its kiosk:
+    on allocation every seat, on return a tombstone for each seat in ``returned``."""
+    audience = changes.device_audience(row.device_id)
+    out = [
+        changes.NewChange(
+            row.event_id, "seat_block", row.id, op, dumps(_block_change_data(row)), audience
+        )
+    ]
+    if op == "upsert":
+        seat_table = schema.seats
+        seats = conn.execute(
+            sa.select(
+                seat_table.c.id,
+                seat_table.c.row_identifier,
+                seat_table.c.seat_number,
+                seat_table.c.status,
+            )
+            .where(seat_table.c.block_id == row.id)
+            .order_by(seat_table.c.id)
+        ).all()
+        out += [_seat_change(row, seat, "upsert") for seat in seats]
+    else:
+        out += [_seat_change(row, seat, "tombstone") for seat in returned or []]
+    return out
 
 
 def _check_all_exist(
@@ -452,6 +521,11 @@ def return_block(
             raise not_found(f"seat block {block_id[:40]!r}")
         if block.status != "ACTIVE":
             raise ApiError("invalid_transition", f"seat block {block_id} is already {block.status}")
+        going_back = conn.execute(
+            sa.select(seat_table.c.id, seat_table.c.row_identifier, seat_table.c.seat_number)
+            .where(seat_table.c.block_id == block_id, seat_table.c.status == "ALLOCATED")
+            .order_by(seat_table.c.id)
+        ).all()
         returned = conn.execute(
             sa.update(seat_table)
             .where(seat_table.c.block_id == block_id, seat_table.c.status == "ALLOCATED")
@@ -473,6 +547,7 @@ def return_block(
         )
         row = conn.execute(_block_query().where(b.c.id == block_id)).one()
         seats = _block_seats(conn, block_id)
+        changes.emit(conn, org_id, _block_changes(conn, row, "tombstone", going_back), now)
     return block_view(row, seats)
 
 
