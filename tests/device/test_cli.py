@@ -8,17 +8,13 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
+from fieldpass.cli import cli
 from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import DeviceIdentity, save_key
 from fieldpass.device.store import Store
 from fieldpass.sync import signing
 
 from .conftest import EVENT_ID, seed_changes
-
-try:
-    from fieldpass.cli import cli
-except ModuleNotFoundError as exc:  # another helper's CLI module is not written yet
-    pytest.skip(f"fieldpass.cli does not import yet: {exc}", allow_module_level=True)
 
 UNREACHABLE = "http://127.0.0.1:9"
 

@@ -10,56 +10,23 @@ import stat
 import msgspec
 import pytest
 
-try:
-    import httpx
-
-    from fieldpass.server.app import create_app
-    from fieldpass.server.config import ServerConfig
-    from fieldpass.server.db import create_admin, init_db, make_engine
-except ImportError as exc:  # pragma: no cover
-    pytest.skip(f"server app not importable yet: {exc}", allow_module_level=True)
-
 from fieldpass.device.context import open_device
 from fieldpass.device.enrollment import enroll, refresh_enrollment
 from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import load_holders_key
+from fieldpass.server.config import ServerConfig
 from fieldpass.sync import sealing
 from fieldpass.sync.identity import oib_check_digit
-from tests.device.test_sync_real_server import ADMIN, setup_event
+from tests.device.test_sync_real_server import Server, setup_event
 
 OIB = "1234567890" + str(oib_check_digit("1234567890"))
 ANA = f"Ana Horvat;1990-05-17;HR;{OIB}"
 EXPIRES = "2099-01-01T00:00:00Z"
 
 
-class PetrolServer:
-    def __init__(self, tmp_path) -> None:
-        self.engine = make_engine(f"sqlite:///{tmp_path / 'server.db'}")
-        init_db(self.engine)
-        create_admin(self.engine, *ADMIN)
-        self.app = create_app(ServerConfig(pii_key=sealing.generate_key()), self.engine)
-        self.http = httpx.Client(
-            transport=httpx.WSGITransport(app=self.app), base_url="http://testserver"
-        )
-        token = self.admin("POST", "/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})
-        self.http.headers["Authorization"] = f"Bearer {token['token']}"
-
-    def admin(self, method: str, path: str, expect: tuple[int, ...] = (200, 201), **kwargs):
-        response = self.http.request(method, path, **kwargs)
-        assert response.status_code in expect, response.text
-        return response.json()
-
-    def device_http(self) -> httpx.Client:
-        return httpx.Client(transport=httpx.WSGITransport(app=self.app))
-
-    def close(self) -> None:
-        self.http.close()
-        self.engine.dispose()
-
-
 @pytest.fixture
 def server(tmp_path):
-    srv = PetrolServer(tmp_path)
+    srv = Server(tmp_path, ServerConfig(pii_key=sealing.generate_key()))
     yield srv
     srv.close()
 
