@@ -389,6 +389,11 @@ class AdminClient:
         params = {"event_id": event_id} if event_id else None
         return self._list(self.request("GET", "/v1/conflicts", params=params), "conflicts")
 
+    def resolve_conflict(self, conflict_id: int, resolution: str) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/v1/conflicts/{conflict_id}/resolve", json_body={"resolution": resolution}
+        )
+
     def attendance(self, event_id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/events/{segment(event_id)}/reports/attendance")
 

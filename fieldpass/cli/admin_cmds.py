@@ -738,6 +738,26 @@ def conflict_summary(conflict: dict[str, Any]) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
+@conflicts_group.command("resolve")
+@click.argument("conflict_id", type=click.IntRange(1))
+@click.option("--note", required=True, help="How it was settled, e.g. 'refunded order 123'.")
+@json_option
+@pass_settings
+def conflicts_resolve_cmd(
+    settings: AdminSettings, conflict_id: int, note: str, as_json: bool
+) -> None:
+    """Mark a conflict as settled, with what was done (kept with who and when)."""
+    with settings.client() as client:
+        conflict = client.resolve_conflict(conflict_id, note)
+    if as_json:
+        emit_json(conflict)
+        return
+    click.echo(
+        f"conflict {conflict['id']} ({conflict['kind']} {conflict['subject']}) resolved "
+        f"at {local_time(conflict.get('resolved_at'))}: {conflict.get('resolution')}"
+    )
+
+
 @conflicts_group.command("list")
 @click.option("--event", "event_id", default=None, help="Only this event's conflicts.")
 @json_option

@@ -126,6 +126,7 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/devices/approve", devices.DeviceApproveResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)
     route("/v1/conflicts", conflicts.ConflictsResource)
+    route("/v1/conflicts/{conflict_id:int}/resolve", conflicts.ConflictResolveResource)
     route("/console", console.ConsoleResource)
     route("/console/{name}", console.ConsoleResource)
 

@@ -297,6 +297,8 @@ conflicts = sa.Table(
     sa.Column("dedup_key", sa.String(400), nullable=False, unique=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("resolved_at", Ms),
+    sa.Column("resolved_by", sa.String(36)),  # user id
+    sa.Column("resolution", sa.String(500)),
     sa.Index("ix_conflicts_org_event", "organization_id", "event_id"),
 )
 

@@ -450,6 +450,20 @@ def test_devices_conflicts_and_attendance_end_to_end(admin, event_id, tmp_path):
     assert conflicts[0]["subject"] == "CLI-0001"
     assert set(conflicts[0]["devices"]) == set(ids.values())
     assert "CLI-0001" in ok("admin", "conflicts", "list", "--event", event_id).stdout
+    conflict_id = str(conflicts[0]["id"])
+    assert "resolution is required" in fails(
+        "admin", "conflicts", "resolve", conflict_id, "--note", "   "
+    )
+    settled = as_json(
+        "admin", "conflicts", "resolve", conflict_id, "--note", "second holder refunded"
+    )
+    assert settled["resolution"] == "second holder refunded" and settled["resolved_at"]
+    assert "already resolved" in fails(
+        "admin", "conflicts", "resolve", conflict_id, "--note", "again"
+    )
+    assert "conflict 999999 not found" in fails(
+        "admin", "conflicts", "resolve", "999999", "--note", "x"
+    )
 
     report = as_json("admin", "report", "attendance", "--event", event_id)
     assert (report["tickets"], report["attended"], report["inside_now"]) == (6, 1, 1)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from fieldpass.cli import cli
+from fieldpass.server.db import HEAD_REVISION
 
 
 def run(*args: str, env: dict[str, str] | None = None):
@@ -26,10 +27,10 @@ def test_init_is_idempotent_and_reports_the_revision(tmp_path):
     db = tmp_path / "data" / "server.sqlite"
     first = run("server", "init", "--db", f"sqlite:///{db}")
     assert first.exit_code == 0, first.output
-    assert "database ready at revision 0003" in first.output
+    assert f"database ready at revision {HEAD_REVISION}" in first.output
     epoch = epoch_of(db)
     again = run("server", "init", "--db", f"sqlite:///{db}")
-    assert "already at revision 0003" in again.output
+    assert f"already at revision {HEAD_REVISION}" in again.output
     assert epoch_of(db) == epoch  # re-running init must not look like a restore
 
 

@@ -51,6 +51,27 @@ def test_double_entry_from_two_devices_is_one_conflict(harness, clock):
     assert keys == {f"{a.id}:1", f"{b.id}:1"}
 
 
+def test_a_conflict_is_resolved_once_by_its_own_organization(harness, clock):
+    admin, event, a, b = _two_gates(harness)
+    a.push([a.scan("TK-0001")])
+    clock.advance(1_000)
+    b.push([b.scan("TK-0001")])
+    conflict_id = admin.get("/v1/conflicts").json["conflicts"][0]["id"]
+    path = f"/v1/conflicts/{conflict_id}/resolve"
+    other = harness.admin("other@example.org", org="Other club")
+    assert other.post(path, json={"resolution": "not mine"}).json["code"] == "not_found"
+    assert admin.post(path, json={"resolution": ""}).json["code"] == "invalid"
+    clock.advance(5_000)
+    settled = admin.post(path, json={"resolution": "second entrant was a steward"})
+    assert settled.status_code == 200, settled.text
+    assert settled.json["resolution"] == "second entrant was a steward"
+    assert settled.json["resolved_by"] and settled.json["resolved_at"]
+    again = admin.post(path, json={"resolution": "twice"})
+    assert (again.status_code, again.json["code"]) == (409, "conflict")
+    listed = admin.get("/v1/conflicts").json["conflicts"][0]
+    assert listed["resolution"] == "second entrant was a steward"
+
+
 def test_exit_between_entries_is_not_a_conflict(harness, clock):
     admin, event, a, b = _two_gates(harness)
     a.push([a.scan("TK-0002")])

@@ -1,11 +1,12 @@
-"""GET /v1/conflicts: conflicts of the caller's organization, optionally of one event."""
+"""GET /v1/conflicts (the organization's, optionally of one event) and
+POST /v1/conflicts/{id}/resolve."""
 
 from __future__ import annotations
 
 import falcon
 
 from fieldpass.server.api.base import Resource
-from fieldpass.server.api.common import send
+from fieldpass.server.api.common import decode_body, send
 from fieldpass.server.services import conflicts
 
 
@@ -15,3 +16,19 @@ class ConflictsResource(Resource):
             self.engine, req.context.org_id, req.get_param("event_id") or None
         )
         send(resp, {"conflicts": found})
+
+
+class ConflictResolveResource(Resource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, conflict_id: int) -> None:
+        body = decode_body(req, conflicts.ResolveRequest)
+        send(
+            resp,
+            conflicts.resolve(
+                self.engine,
+                req.context.org_id,
+                req.context.admin.user_id,
+                conflict_id,
+                body,
+                now=req.context.received_at,
+            ),
+        )

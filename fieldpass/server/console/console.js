@@ -81,6 +81,18 @@ function revokeButton(device) {
   return button;
 }
 
+function resolveButton(conflict) {
+  const button = document.createElement("button");
+  button.textContent = "Resolve";
+  button.addEventListener("click", async () => {
+    const resolution = prompt("How was " + conflict.kind + " of " + conflict.subject + " settled?");
+    if (!resolution) return;
+    try { await api("POST", "/v1/conflicts/" + conflict.id + "/resolve", { resolution }); say("Conflict resolved."); await refresh(); }
+    catch (e) { say(e.message, true); }
+  });
+  return button;
+}
+
 function bar(count, max) {
   const span = document.createElement("span");
   span.className = "bar";
@@ -129,6 +141,7 @@ async function refresh() {
       ["Kind", (c) => c.kind], ["Subject", (c) => c.subject],
       ["Devices", (c) => (c.devices || []).map((id) => deviceNames[id] || id).join(", ")],
       ["Raised", (c) => time(c.created_at)],
+      ["Resolution", (c) => (c.resolved_at ? c.resolution : resolveButton(c))],
     ], conflicts, "No conflicts.");
     if (state.eventId) await loadAttendance(gateNames);
     $("refreshed").textContent = "updated " + new Date().toLocaleTimeString();

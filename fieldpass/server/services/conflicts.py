@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldpass.server import schema
 from fieldpass.server.db import is_postgres, reading
-from fieldpass.server.services.common import loads
+from fieldpass.server.errors import ApiError, not_found
+from fieldpass.server.services.common import audit, clean_text, loads
 from fieldpass.sync.clock import to_iso
 
 
@@ -41,6 +43,8 @@ def conflict_view(row: Any) -> dict[str, Any]:
         "details": loads(row.details),
         "created_at": to_iso(row.created_at),
         "resolved_at": to_iso(row.resolved_at),
+        "resolved_by": row.resolved_by,
+        "resolution": row.resolution,
     }
 
 
@@ -54,3 +58,48 @@ def list_conflicts(
     with reading(engine) as conn:
         rows = conn.execute(query.order_by(c.c.id)).all()
     return [conflict_view(row) for row in rows]
+
+
+class ResolveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    resolution: str
+
+
+def resolve(
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    conflict_id: int,
+    body: ResolveRequest,
+    *,
+    now: int,
+) -> dict[str, Any]:
+    """Record how an admin settled a conflict (e.g. "refunded the second buyer"); once."""
+    resolution = clean_text(body.resolution, "resolution", max_length=500)
+    c = schema.conflicts
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(c).where(c.c.id == conflict_id, c.c.organization_id == org_id)
+        ).first()
+        if row is None:
+            raise not_found(f"conflict {conflict_id}")
+        if row.resolved_at is not None:
+            raise ApiError(
+                "conflict",
+                f"conflict {conflict_id} was already resolved at {to_iso(row.resolved_at)}",
+            )
+        conn.execute(
+            sa.update(c)
+            .where(c.c.id == conflict_id)
+            .values(resolved_at=now, resolved_by=actor, resolution=resolution)
+        )
+        audit(
+            conn,
+            org_id=org_id,
+            actor=actor,
+            action="conflict.resolve",
+            subject=str(conflict_id),
+            at=now,
+            details={"kind": row.kind, "resolution": resolution},
+        )
+        row = conn.execute(sa.select(c).where(c.c.id == conflict_id)).one()
+    return conflict_view(row)
