@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -172,6 +173,69 @@ def scan_cmd(code: str, mode: str, home_dir: str | None, as_json: bool) -> None:
     if outcome.repeated:
         line += " [repeat, not recorded again]"
     click.echo(line)
+
+
+_CASH = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
+
+
+def parse_cash(text: str) -> int:
+    """A cash amount as typed ("25", "25.5", "25.50") in cents; CliError if malformed."""
+    value = text.strip()
+    if not _CASH.fullmatch(value):
+        raise CliError(f"--cash must be an amount like 25 or 25.50, got {text[:20]!r}")
+    whole, _, fraction = value.partition(".")
+    return int(whole) * 100 + int((fraction + "00")[:2])
+
+
+@device.command("redeem")
+@click.argument("pin")
+@click.option(
+    "--verify-identity",
+    "verify_identity",
+    is_flag=True,
+    help="Confirm the holders' identity documents were checked (required).",
+)
+@click.option("--cash", "cash", default=None, help="Cash paid, e.g. 25.50.")
+@click.option("--card", "card", default=None, help="Card payment: the POS reference.")
+@home_option
+@json_option
+def redeem_cmd(
+    pin: str,
+    verify_identity: bool,
+    cash: str | None,
+    card: str | None,
+    home_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Redeem a petrol PIN at this kiosk (works offline) and print the issued tickets."""
+    if (cash is None) == (card is None):
+        raise CliError("pay with exactly one of --cash AMOUNT or --card REF")
+    if not verify_identity:
+        raise CliError("confirm the holders' identity with --verify-identity; nothing was sold")
+    cash_cents = parse_cash(cash) if cash is not None else None
+    ctx = _open(DeviceHome.resolve(home_dir))
+    try:
+        if ctx.identity.role != "petrol":
+            raise CliError(f"device {ctx.identity.device_id} is a {ctx.identity.role}, not petrol")
+        sale = ctx.petrol.redeem(
+            pin, identity_verified=verify_identity, cash_cents=cash_cents, card_ref=card
+        )
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        ctx.close()
+    tickets = [
+        {"barcode": t.barcode, "holder": t.holder, "sector": t.sector, "row": t.row, "seat": t.seat}
+        for t in sale.tickets
+    ]
+    if as_json:
+        emit_json({"tickets": tickets, "pin": sale.pin, "seq": sale.seq})
+        return
+    click.echo(f"PIN {sale.pin} redeemed: {len(tickets)} ticket(s) (event seq {sale.seq})")
+    for t in tickets:
+        click.echo(
+            f"  {t['barcode']}  {t['holder']}  sector {t['sector']} row {t['row']} seat {t['seat']}"
+        )
 
 
 @device.command("status")

@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.gate import GateService
 from fieldpass.device.home import DeviceHome
-from fieldpass.device.identity import DeviceIdentity, load_key
+from fieldpass.device.identity import DeviceIdentity, load_holders_key, load_key
+from fieldpass.device.petrol import PetrolService
 from fieldpass.device.store import Store
 from fieldpass.device.sync_client import SyncClient
 from fieldpass.sync.clock import Clock, system_clock
@@ -24,6 +25,7 @@ class DeviceContext:
     store: Store
     gate: GateService
     sync: SyncClient
+    petrol: PetrolService
 
     def close(self) -> None:
         self.sync.close()
@@ -62,4 +64,12 @@ def open_device(
         store.ensure_assignment(identity.event_id, identity.gate_id)
     gate = GateService(store, identity, key, clock, debounce_ms)
     sync = SyncClient(store, identity, key, http=http, clock=clock)
-    return DeviceContext(home, identity, key, store, gate, sync)
+    holders_key = None
+    if identity.role == "petrol" and home.holders_key_path.exists():
+        try:
+            holders_key = load_holders_key(home.holders_key_path)
+        except DeviceError as exc:
+            store.close()
+            raise exc
+    petrol = PetrolService(store, identity, key, clock, holders_key=holders_key)
+    return DeviceContext(home, identity, key, store, gate, sync, petrol)

@@ -8,7 +8,9 @@ class DeviceError(Exception):
 
     Codes: not_enrolled, already_enrolled, not_approved, revoked, store_corrupt,
     offline, server_error, unauthorized, device_revoked, fork, upgrade_required,
-    bad_identity, bad_key, bad_response.
+    bad_identity, bad_key, bad_response; petrol redemption: invalid_pin, unknown_pin,
+    wrong_event, pin_used, pin_expired, pin_cancelled, identity_not_verified,
+    invalid_payment, no_seats, no_holders_key, bad_holders.
     """
 
     def __init__(self, code: str, message: str) -> None:

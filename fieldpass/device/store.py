@@ -136,6 +136,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX seats_block ON seats (block_id);
     """,
+    # 3: petrol sales made here (own data: kept across re-pulls, never deleted); a PIN or
+    # seat found here is used/sold whatever a later pull says
+    """
+    CREATE TABLE petrol_sales (
+        seq INTEGER PRIMARY KEY, pin_id TEXT NOT NULL, pin TEXT NOT NULL, event_id TEXT,
+        payment_method TEXT NOT NULL, amount_cents INTEGER NOT NULL, tendered_cents INTEGER,
+        reference TEXT, sold_at INTEGER NOT NULL
+    );
+    CREATE INDEX petrol_sales_pin ON petrol_sales (pin_id);
+    CREATE TABLE petrol_tickets (
+        barcode TEXT PRIMARY KEY, seq INTEGER NOT NULL, event_id TEXT,
+        sector TEXT NOT NULL, "row" TEXT NOT NULL, seat TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX petrol_tickets_seat ON petrol_tickets (event_id, sector, "row", seat);
+    """,
 ]
 
 #: Meta keys.
@@ -737,6 +752,28 @@ class Store:
             )
         ]
         return sorted(rows, key=lambda s: seat_sort_key(s.row, s.seat))
+
+    def sellable_seats(self, event_id: str | None) -> list[SeatRecord]:
+        """Unsold seats of this kiosk's ACTIVE blocks of ``event_id`` (never one this
+        kiosk already sold, whatever a later pull said about it)."""
+        return [
+            SeatRecord(*row)
+            for row in self.conn.execute(
+                'SELECT s.id, s.block_id, s.sector, s."row", s.seat, s.status FROM seats s'
+                " JOIN seat_blocks b ON b.id = s.block_id"
+                " WHERE b.status = 'ACTIVE' AND s.status = 'ALLOCATED' AND s.event_id IS ?"
+                " AND NOT EXISTS (SELECT 1 FROM petrol_tickets t WHERE t.event_id IS s.event_id"
+                ' AND t.sector = s.sector AND t."row" = s."row" AND t.seat = s.seat)',
+                (event_id,),
+            )
+        ]
+
+    def pin_sold_here(self, pin_id: str) -> int | None:
+        """The outbox seq of this kiosk's sale of the PIN, if it sold it."""
+        row = self.conn.execute(
+            "SELECT seq FROM petrol_sales WHERE pin_id = ? ORDER BY seq LIMIT 1", (pin_id,)
+        ).fetchone()
+        return None if row is None else row[0]
 
     # -- outbox ----------------------------------------------------------------------------
 

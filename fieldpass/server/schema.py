@@ -397,6 +397,32 @@ sa.Index(
     postgresql_where=petrol_pins.c.status == "ACTIVE",
 )
 
+#: A petrol kiosk's sale as ingested (seed E12 petrol_sales, reduced to what the kiosk
+#: event carries: no reservation or order rows yet). ``pin_id`` is not a foreign key so a
+#: sale of a PIN the server does not know is still kept (and flagged as a conflict).
+petrol_sales = sa.Table(
+    "petrol_sales",
+    metadata,
+    _serial(),
+    sa.Column("organization_id", sa.String(36), nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("pin_id", sa.String(36), nullable=False),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("payment_method", sa.String(10), nullable=False),  # cash | card
+    sa.Column("payment_reference", sa.String(255)),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("tendered_cents", sa.BigInteger),
+    sa.Column("ticket_count", sa.Integer, nullable=False),
+    sa.Column("barcodes", sa.Text, nullable=False),  # JSON list
+    sa.Column("sold_at", Ms, nullable=False),  # server-corrected device time
+    sa.Column("received_at", Ms, nullable=False),
+    sa.UniqueConstraint("device_id", "seq"),
+    sa.Index("ix_petrol_sales_pin", "pin_id"),
+    sa.Index("ix_petrol_sales_event", "event_id"),
+)
+
+
 petrol_deeplinks = sa.Table(
     "petrol_deeplinks",
     metadata,

@@ -9,4 +9,7 @@ class ConflictKind(StrEnum):
     FORK = "fork"  # a different event under an already accepted seq
     REVOKED_ADMITTED = "revoked_admitted"  # admitted offline after the server revoked it
     RAFFLE_OUT_OF_RANGE = "raffle_out_of_range"
-    PIN_REDEEMED_TWICE = "pin_redeemed_twice"
+    PIN_REDEEMED_TWICE = "pin_redeemed_twice"  # one PIN sold at two kiosks while offline
+    #: a petrol sale the server could not match fully (PIN unknown or cancelled, seats not
+    #: held by the kiosk, barcode already taken); the sale and its other tickets are kept
+    PETROL_SALE_PROBLEM = "petrol_sale_problem"

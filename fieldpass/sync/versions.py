@@ -11,6 +11,7 @@ EVENT_KINDS: frozenset[str] = frozenset(
         "session_open",  # gate/rsu/petrol: operator opened a session at the device
         "session_close",
         "device_close",  # device closed (end of shift / raffle sales)
+        "petrol_sale",  # petrol kiosk: a PIN redeemed, seats sold, tickets issued
     }
 )
 

@@ -47,7 +47,9 @@ async def test_codes_from_a_serial_scanner_are_decided_and_link_changes_shown(de
             assert "serial" in app.gate_screen.text_of("#result-meta")
             os.close(master)  # the scanner is unplugged
             master = -1
-            await wait_for(pilot, lambda: "disconnected" in app.gate_screen.text_of("#message-line"))
+            await wait_for(
+                pilot, lambda: "disconnected" in app.gate_screen.text_of("#message-line")
+            )
     finally:
         if master >= 0:
             os.close(master)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError
-from fieldpass.server.services import changes, conflicts
+from fieldpass.server.services import changes, conflicts, petrol_sales
 from fieldpass.server.services.common import audit, dumps, insert_rows
 from fieldpass.server.services.enrollment import check_protocol
 from fieldpass.server.services.tickets import ticket_change
@@ -38,7 +38,13 @@ from fieldpass.sync.codes import SignedTicket
 from fieldpass.sync.conflicts import ConflictKind
 from fieldpass.sync.events import GENESIS_HASH, ChainError, Event, verify_chain
 from fieldpass.sync.messages import MAX_PUSH_EVENTS, PushRequest, PushResponse
-from fieldpass.sync.payloads import PayloadError, ScanPayload, SessionPayload, validate_payload
+from fieldpass.sync.payloads import (
+    PayloadError,
+    PetrolSalePayload,
+    ScanPayload,
+    SessionPayload,
+    validate_payload,
+)
 from fieldpass.sync.versions import EVENT_KINDS
 
 _IN_CHUNK = 500
@@ -189,6 +195,10 @@ def _apply(
                 payloads.append(validate_payload(event.kind, event.payload))
             except PayloadError as exc:
                 raise ApiError("invalid_event", str(exc), seq=event.seq) from None
+            if event.kind == "petrol_sale" and locked.role != changes.PETROL_ROLE:
+                raise ApiError(
+                    "invalid_event", "only a petrol kiosk records petrol sales", seq=event.seq
+                )
         raised = _store_and_apply(conn, locked, new, payloads, offset, received_at)
         accepted = new[-1].seq
     values: dict[str, Any] = {
@@ -286,6 +296,11 @@ def _store_and_apply(
         ],
     )
     scans = [(e, p) for e, p in zip(new, payloads, strict=True) if isinstance(p, ScanPayload)]
+    sales = [(e, p) for e, p in zip(new, payloads, strict=True) if isinstance(p, PetrolSalePayload)]
+    raised = 0
+    if sales:
+        raised, sale_changes = petrol_sales.apply_sales(conn, device, sales, offset, received_at)
+        changes.emit(conn, org_id, sale_changes, received_at)
     for event, payload in zip(new, payloads, strict=True):
         if isinstance(payload, SessionPayload):
             _apply_session(conn, device, event, payload, offset)
@@ -299,8 +314,8 @@ def _store_and_apply(
                 at=event.device_time + offset,
             )
     if not scans:
-        return 0
-    return _apply_scans(conn, device, scans, offset, received_at)
+        return raised
+    return raised + _apply_scans(conn, device, scans, offset, received_at)
 
 
 def _apply_session(

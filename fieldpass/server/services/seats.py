@@ -577,3 +577,51 @@ def mark_seats_sold(
             .values(status="SOLD", updated_at=now)
         )
     return [key for key in seats if key not in held]
+
+
+def sell_kiosk_seats(
+    conn: sa.Connection,
+    device_id: str,
+    event_id: str,
+    seats: list[tuple[str, str, str]],
+    *,
+    now: int,
+) -> tuple[list[tuple[str, str, str]], list[changes.NewChange]]:
+    """In the caller's transaction: a kiosk's sold seats ``(sector, row, seat)`` become SOLD
+    in whichever of its blocks of the event holds them (``mark_seats_sold``).
+
+    Returns the seats none of its blocks held unsold (for the caller's conflict), and the
+    ``seat`` changes (status SOLD) for the kiosk, so a re-pull keeps them sold.
+    """
+    b = schema.seat_blocks
+    blocks = conn.execute(
+        _block_query()
+        .where(b.c.device_id == device_id, b.c.event_id == event_id)
+        .order_by(b.c.created_at, b.c.id)
+    ).all()
+    left = list(dict.fromkeys(seats))
+    out: list[changes.NewChange] = []
+    seat_table = schema.seats
+    for block in blocks:
+        mine = [(row, number) for sector, row, number in left if sector == block.sector]
+        if not mine:
+            continue
+        missing = set(mark_seats_sold(conn, block.id, mine, now=now))
+        sold = [key for key in mine if key not in missing]
+        left = [seat for seat in left if seat[0] != block.sector or seat[1:] in missing]
+        if sold:
+            rows = conn.execute(
+                sa.select(
+                    seat_table.c.id,
+                    seat_table.c.row_identifier,
+                    seat_table.c.seat_number,
+                    seat_table.c.status,
+                ).where(seat_table.c.block_id == block.id, seat_table.c.status == "SOLD")
+            ).all()
+            wanted = set(sold)
+            out += [
+                _seat_change(block, seat, "upsert")
+                for seat in rows
+                if (seat.row_identifier, seat.seat_number) in wanted
+            ]
+    return left, out
