@@ -296,14 +296,19 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
     "network:HOST[:PORT] | serial:DEV, options after '?'. Default: none.",
 )
 def run_cmd(home_dir: str | None, scanner: str, printer_spec: str | None) -> None:
-    """Open the gate kiosk app."""
+    """Open the kiosk app of this device's role: the petrol kiosk or the gate."""
     from fieldpass.drivers.errors import DriverError
 
     ctx = _open(DeviceHome.resolve(home_dir))
     try:
-        from fieldpass.kiosk.app import run_gate_app
+        if ctx.identity.role == "petrol":
+            from fieldpass.kiosk.petrol_app import run_petrol_app
 
-        run_gate_app(ctx, scanner, printer_spec)
+            run_petrol_app(ctx, printer_spec)
+        else:
+            from fieldpass.kiosk.app import run_gate_app
+
+            run_gate_app(ctx, scanner, printer_spec)
     except DriverError as exc:
         raise CliError(exc.message) from exc
     finally:

@@ -43,6 +43,14 @@ class IssuedTicket:
 
 
 @dataclass(frozen=True)
+class RedeemablePin:
+    """A PIN that may be sold now: its store record and its decrypted holders."""
+
+    record: Any
+    holders: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class PetrolSale:
     pin: str
     pin_id: str
@@ -82,6 +90,12 @@ def _payment(cash_cents: int | None, card_ref: str | None) -> dict[str, Any]:
     return {"method": "card", "amount_cents": 0, "reference": reference}
 
 
+def _check_pin_format(pin: Any) -> None:
+    if not isinstance(pin, str) or not is_pin(pin):
+        shown = pin[:20] if isinstance(pin, str) else pin
+        raise DeviceError("invalid_pin", f"a PIN is exactly 5 digits, got {shown!r}")
+
+
 class PetrolService:
     """Redeem PINs at one petrol kiosk from its local store; safe to call from any thread."""
 
@@ -103,7 +117,29 @@ class PetrolService:
         self.holders_key = holders_key
         self._lock = threading.Lock()
 
-    def _holder_names(self, pin_id: str, sealed: str | None, quantity: int) -> list[str]:
+    def look_up(self, pin: str) -> RedeemablePin:
+        """The PIN as it may be sold now, with its holders; DeviceError (same codes as
+        ``redeem``) when it may not. Reads only: the screens preview a PIN with it, and
+        ``redeem`` calls it again inside its transaction."""
+        _check_pin_format(pin)
+        record = self.store.pin(pin)
+        if record is None:
+            raise DeviceError("unknown_pin", f"PIN {pin} is not known at this kiosk")
+        if record.event_id != self.identity.event_id:
+            raise DeviceError("wrong_event", f"PIN {pin} is for another match")
+        now = self.clock() + (self.store.get_meta(CLOCK_OFFSET_MS) or 0)
+        status = record.status
+        if record.expires_at is not None:
+            status = effective_status(status, record.expires_at, now)
+        if self.store.pin_sold_here(record.id) is not None:
+            status = "USED"
+        if status != "ACTIVE":
+            code, message = _REFUSED.get(status, ("pin_not_active", "PIN {pin} cannot be redeemed"))
+            raise DeviceError(code, message.format(pin=pin))
+        quantity = record.quantity or 0
+        return RedeemablePin(record, self._holders(record.id, record.holders_sealed, quantity))
+
+    def _holders(self, pin_id: str, sealed: str | None, quantity: int) -> list[dict[str, Any]]:
         if self.holders_key is None:
             raise DeviceError(
                 "no_holders_key", "this kiosk has no holders key (run: fieldpass device sync)"
@@ -115,14 +151,15 @@ class PetrolService:
                 self.holders_key, self.identity.device_id, pin_id, sealed
             )
             holders = msgspec.json.decode(plain)
-            names = [" ".join(str(h["full_name"]).split()) for h in holders]
+            for holder in holders:
+                holder["full_name"] = " ".join(str(holder["full_name"]).split())
         except (sealing.SealError, msgspec.DecodeError, KeyError, TypeError) as exc:
             raise DeviceError("bad_holders", f"holder data of PIN {pin_id} cannot be read") from exc
-        if len(names) != quantity or not all(names):
+        if len(holders) != quantity or not all(h["full_name"] for h in holders):
             raise DeviceError(
-                "bad_holders", f"PIN {pin_id} has {len(names)} holders, not {quantity}"
+                "bad_holders", f"PIN {pin_id} has {len(holders)} holders, not {quantity}"
             )
-        return names
+        return holders
 
     def redeem(
         self,
@@ -138,9 +175,7 @@ class PetrolService:
         wrong_event, pin_used, pin_expired, pin_cancelled, no_seats, no_holders_key,
         bad_holders.
         """
-        if not isinstance(pin, str) or not is_pin(pin):
-            shown = pin[:20] if isinstance(pin, str) else pin
-            raise DeviceError("invalid_pin", f"a PIN is exactly 5 digits, got {shown!r}")
+        _check_pin_format(pin)
         if identity_verified is not True:
             raise DeviceError(
                 "identity_not_verified",
@@ -149,25 +184,10 @@ class PetrolService:
         payment = _payment(cash_cents, card_ref)
         device_now = self.clock()
         with self._lock, self.store.transaction() as conn:
-            record = self.store.pin(pin)
-            if record is None:
-                raise DeviceError("unknown_pin", f"PIN {pin} is not known at this kiosk")
-            event_id = self.identity.event_id
-            if record.event_id != event_id:
-                raise DeviceError("wrong_event", f"PIN {pin} is for another match")
-            now = device_now + (self.store.get_meta(CLOCK_OFFSET_MS) or 0)
-            status = record.status
-            if record.expires_at is not None:
-                status = effective_status(status, record.expires_at, now)
-            if self.store.pin_sold_here(record.id) is not None:
-                status = "USED"
-            if status != "ACTIVE":
-                code, message = _REFUSED.get(
-                    status, ("pin_not_active", "PIN {pin} cannot be redeemed")
-                )
-                raise DeviceError(code, message.format(pin=pin))
+            found = self.look_up(pin)
+            record, event_id = found.record, self.identity.event_id
             quantity = record.quantity or 0
-            names = self._holder_names(record.id, record.holders_sealed, quantity)
+            names = [holder["full_name"] for holder in found.holders]
             available = {(s.sector, s.row, s.seat): s for s in self.store.sellable_seats(event_id)}
             chosen = choose_seats(available, quantity)
             if chosen is None:

@@ -775,6 +775,18 @@ class Store:
         ).fetchone()
         return None if row is None else row[0]
 
+    def petrol_totals(self, since_ms: int, until_ms: int) -> list[tuple[str, int, int]]:
+        """(payment method, sales, amount in cents) of this kiosk's sales in [since, until)."""
+        return [
+            (method, count, amount)
+            for method, count, amount in self.conn.execute(
+                "SELECT payment_method, COUNT(*), COALESCE(SUM(amount_cents), 0)"
+                " FROM petrol_sales WHERE sold_at >= ? AND sold_at < ?"
+                " GROUP BY payment_method ORDER BY payment_method",
+                (since_ms, until_ms),
+            )
+        ]
+
     # -- outbox ----------------------------------------------------------------------------
 
     def append_event(

@@ -116,11 +116,14 @@ def present_counters(counters: Any) -> str:
 def present_status(status: Any, tz: tzinfo | None, scanner: str, printer: str | None = None) -> str:
     """The always-visible sync line: online state, unsynced count, last good sync.
 
-    ``printer`` (from ``present_printer``) is appended only when a printer is configured.
+    ``scanner`` is left out when empty (the petrol kiosk has none); ``printer`` (from
+    ``present_printer``) is appended only when a printer is configured.
     """
     online = "ONLINE" if status.online else "OFFLINE"
     last = "never" if status.last_sync_at is None else format_clock(status.last_sync_at, tz)
-    line = f"{online} │ unsynced {status.unsynced} │ last sync {last} │ scanner {scanner}"
+    line = f"{online} │ unsynced {status.unsynced} │ last sync {last}"
+    if scanner:
+        line += f" │ scanner {scanner}"
     return f"{line} │ {printer}" if printer else line
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -171,3 +172,116 @@ def device(tmp_path, clock) -> Iterator[DeviceContext]:
 def anyio_backend() -> str:
     """Pilot tests run on asyncio through anyio's pytest plugin (no extra package needed)."""
     return "asyncio"
+
+
+PETROL_DEVICE_ID = "dev-petrol-1"
+PETROL_HOLDERS = [
+    {
+        "full_name": "Ana Horvat",
+        "date_of_birth": "1990-05-17",
+        "nationality": "HR",
+        "document_type": "OIB",
+        "document_number": "69435151530",
+    },
+    {
+        "full_name": "John Smith",
+        "date_of_birth": "1985-01-02",
+        "nationality": "GB",
+        "document_type": "PASSPORT",
+        "document_number": "AB1234567",
+    },
+]
+#: PIN values seeded on the petrol device: (id, pin, quantity, stored status, expires_at)
+PETROL_PINS = [
+    ("pin-1", "12345", 2, "ACTIVE", START_MS + 3_600_000),
+    ("pin-2", "22222", 1, "ACTIVE", START_MS + 3_600_000),
+    ("pin-used", "33333", 1, "USED", START_MS + 3_600_000),
+    ("pin-expired", "44444", 1, "ACTIVE", START_MS - 1),
+    ("pin-cancelled", "55555", 1, "CANCELLED", START_MS + 3_600_000),
+]
+
+
+def petrol_changes(holders_key: bytes) -> list[Change]:
+    """The event, the kiosk's PINs (holders sealed for it) and a seat block P/A 1-6."""
+    from fieldpass.sync import sealing
+
+    changes = [c for c in seed_changes() if c.entity == "event"]
+    seq = len(changes)
+
+    def add(entity: str, key: str, data: dict) -> None:
+        nonlocal seq
+        seq += 1
+        changes.append(Change(seq=seq, entity=entity, key=key, op="upsert", data=data))
+
+    for pin_id, pin, quantity, status, expires_at in PETROL_PINS:
+        sealed = sealing.seal_for_device(
+            holders_key,
+            PETROL_DEVICE_ID,
+            pin_id,
+            msgspec.json.encode(PETROL_HOLDERS[:quantity]),
+        )
+        add(
+            "petrol_pin",
+            pin_id,
+            {
+                "id": pin_id,
+                "pin": pin,
+                "event_id": EVENT_ID,
+                "quantity": quantity,
+                "status": status,
+                "expires_at": expires_at,
+                "holders": sealed,
+            },
+        )
+    add(
+        "seat_block",
+        "blk-1",
+        {"id": "blk-1", "event_id": EVENT_ID, "sector": "P", "status": "ACTIVE"},
+    )
+    for number in range(1, 7):
+        seat_id = f"blk-1-A-{number}"
+        add(
+            "seat",
+            seat_id,
+            {
+                "id": seat_id,
+                "event_id": EVENT_ID,
+                "block_id": "blk-1",
+                "sector": "P",
+                "row": "A",
+                "seat": str(number),
+                "status": "ALLOCATED",
+            },
+        )
+    return changes
+
+
+@pytest.fixture
+def petrol_device(tmp_path, clock) -> Iterator[DeviceContext]:
+    """An approved, offline petrol kiosk with PINs, holders key and a seat block."""
+    from fieldpass.device.identity import save_holders_key
+    from fieldpass.sync import sealing
+
+    home = DeviceHome.resolve(tmp_path / "petrol-home")
+    home.ensure()
+    DeviceIdentity(
+        device_id=PETROL_DEVICE_ID,
+        name="petrol-1",
+        role="petrol",
+        server_url=UNREACHABLE,
+        status="approved",
+        token="test-token",
+        organization_id="org-1",
+        event_id=EVENT_ID,
+    ).save(home.identity_path)
+    save_key(home.key_path, Ed25519PrivateKey.generate())
+    holders_key = sealing.generate_key()
+    save_holders_key(home.holders_key_path, holders_key)
+    ctx = open_device(home, clock=clock)
+    changes = petrol_changes(holders_key)
+    ctx.store.apply_changes(changes, make_cursor(EPOCH, changes[-1].seq), EPOCH)
+    ctx.sync.timeout = 2.0
+    try:
+        yield ctx
+    finally:
+        ctx.close()
