@@ -12,12 +12,9 @@ from click.testing import CliRunner
 
 from fieldpass.cli import cli
 from fieldpass.device.context import open_device
-from fieldpass.device.enrollment import enroll, refresh_enrollment
-from fieldpass.device.home import DeviceHome
-from fieldpass.server.config import ServerConfig
-from fieldpass.sync import sealing
 from fieldpass.sync.checkin import ScanResult
-from tests.device.test_sync_real_server import Server, setup_event
+from tests.device.test_petrol_sync import make_device, server  # noqa: F401 - a fixture
+from tests.device.test_sync_real_server import setup_event
 
 OIB = "69435151530"
 EXPIRES = "2099-01-01T00:00:00Z"
@@ -25,26 +22,6 @@ ANA = {"full_name": "Ana Horvat", "date_of_birth": "1990-05-17", "nationality": 
 ANA["document_number"] = OIB
 JOHN = {"full_name": "John Smith", "date_of_birth": "1985-01-02", "nationality": "GB"}
 JOHN["document_number"] = "AB1234567"
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = Server(tmp_path, ServerConfig(pii_key=sealing.generate_key()))
-    yield srv
-    srv.close()
-
-
-def make_device(server, tmp_path, name: str, role: str, event_id: str, gate_id=None):
-    home = DeviceHome.resolve(tmp_path / name)
-    http = server.device_http()
-    identity = enroll(home, "http://testserver", role, name, http=http)
-    server.admin(
-        "POST",
-        "/v1/devices/approve",
-        json={"code": identity.code, "event_id": event_id, "gate_id": gate_id},
-    )
-    assert refresh_enrollment(home, http=http).status == "approved"
-    return home, open_device(home, http=http, debounce_ms=0)
 
 
 def create_pin(server, event_id: str, pin: str, holders: list[dict]) -> dict:
@@ -69,9 +46,11 @@ def petrol(server, tmp_path):
     )
     pin = create_pin(server, event_id, "12345", [ANA, JOHN])
     devices = {
-        "kiosk": make_device(server, tmp_path, "kiosk-1", "petrol", event_id),
-        "other": make_device(server, tmp_path, "kiosk-2", "petrol", event_id),
-        "gate": make_device(server, tmp_path, "north-1", "gate", event_id, gates["North"]),
+        "kiosk": make_device(server, tmp_path, "kiosk-1", "petrol", event_id, debounce_ms=0),
+        "other": make_device(server, tmp_path, "kiosk-2", "petrol", event_id, debounce_ms=0),
+        "gate": make_device(
+            server, tmp_path, "north-1", "gate", event_id, gates["North"], debounce_ms=0
+        ),
     }
     for name, rows in (("kiosk", "A"), ("other", "B")):
         server.admin(

@@ -10,14 +10,11 @@ import stat
 import msgspec
 import pytest
 
-from fieldpass.device.context import open_device
-from fieldpass.device.enrollment import enroll, refresh_enrollment
-from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import load_holders_key
 from fieldpass.server.config import ServerConfig
 from fieldpass.sync import sealing
 from fieldpass.sync.identity import oib_check_digit
-from tests.device.test_sync_real_server import Server, setup_event
+from tests.device.test_sync_real_server import Server, enroll_device, setup_event
 
 OIB = "1234567890" + str(oib_check_digit("1234567890"))
 ANA = f"Ana Horvat;1990-05-17;HR;{OIB}"
@@ -31,17 +28,8 @@ def server(tmp_path):
     srv.close()
 
 
-def make_device(server, tmp_path, name: str, role: str, event_id: str, gate_id=None):
-    home = DeviceHome.resolve(tmp_path / name)
-    http = server.device_http()
-    identity = enroll(home, "http://testserver", role, name, http=http)
-    server.admin(
-        "POST",
-        "/v1/devices/approve",
-        json={"code": identity.code, "event_id": event_id, "gate_id": gate_id},
-    )
-    assert refresh_enrollment(home, http=http).status == "approved"
-    return home, open_device(home, http=http)
+def make_device(server, tmp_path, name: str, role: str, event_id: str, gate_id=None, **options):
+    return enroll_device(server, tmp_path, name, event_id, gate_id, role=role, **options)
 
 
 def test_kiosk_pulls_sealed_pins_and_its_seats_gate_pulls_none(server, tmp_path):

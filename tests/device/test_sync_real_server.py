@@ -73,17 +73,31 @@ def setup_event(server: Server, tickets: int = 30) -> tuple[str, dict[str, str]]
     return event["id"], gates
 
 
-def make_device(server: Server, tmp_path, name: str, event_id: str, gate_id: str):
+def enroll_device(
+    server: Server,
+    tmp_path,
+    name: str,
+    event_id: str,
+    gate_id: str | None = None,
+    *,
+    role: str = "gate",
+    **open_options,
+):
+    """Enroll a device of ``role``, approve it and open it: (home, context)."""
     home = DeviceHome.resolve(tmp_path / name)
     http = server.device_http()
-    identity = enroll(home, "http://testserver", "gate", name, http=http)
+    identity = enroll(home, "http://testserver", role, name, http=http)
     server.admin(
         "POST",
         "/v1/devices/approve",
         json={"code": identity.code, "event_id": event_id, "gate_id": gate_id},
     )
     assert refresh_enrollment(home, http=http).status == "approved"
-    return open_device(home, http=http)
+    return home, open_device(home, http=http, **open_options)
+
+
+def make_device(server: Server, tmp_path, name: str, event_id: str, gate_id: str):
+    return enroll_device(server, tmp_path, name, event_id, gate_id)[1]
 
 
 def test_enroll_pull_scan_push_against_real_server(server, tmp_path):
