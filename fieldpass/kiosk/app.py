@@ -45,6 +45,7 @@ from fieldpass.kiosk.messages import (
 )
 from fieldpass.kiosk.present import (
     UNCONFIRMED,
+    one_line_error,
     present_counters,
     present_header,
     present_mode,
@@ -504,7 +505,9 @@ class GateApp(App[None]):
         scanned = error.code_read if isinstance(error, ScanFailed) else None
         cause = error.__cause__ if isinstance(error, ScanFailed) else error
         self.post_message(
-            WorkerFailed(task, _one_line(cause), code=getattr(cause, "code", None), scanned=scanned)
+            WorkerFailed(
+                task, one_line_error(cause), code=getattr(cause, "code", None), scanned=scanned
+            )
         )
 
     @_while_running
@@ -537,17 +540,6 @@ class ScanFailed(Exception):
     def __init__(self, code_read: str, cause: BaseException) -> None:
         super().__init__(f"check-in of a scan failed: {cause}")
         self.code_read = code_read
-
-
-def _one_line(error: BaseException | None) -> str:
-    """An exception as one short line for the staff screen (never a traceback)."""
-    if error is None:
-        return "unknown error"
-    lines = str(error).strip().splitlines()
-    first = lines[0] if lines else ""
-    if isinstance(getattr(error, "code", None), str) and first:
-        return first[:120]  # an expected failure with a code already says what happened
-    return f"{type(error).__name__}: {first}"[:120] if first else type(error).__name__
 
 
 def make_gate_app(

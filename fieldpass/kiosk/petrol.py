@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from fieldpass.device.context import DeviceContext
+from fieldpass.kiosk.present import one_line_error
 
 _REFUSED = {
     "USED": ("pin_used", "PIN {pin} was already redeemed"),
@@ -103,4 +104,5 @@ def present_totals(totals: list[tuple[str, int, int]]) -> str:
 def present_sale_error(error: Any) -> str:
     """A refused look-up or sale for the attendant: the code and what it means."""
     code = getattr(error, "code", None)
-    return f"{error} [{code}]" if code else str(error)
+    line = one_line_error(error)
+    return f"{line} [{code}]" if isinstance(code, str) else line

@@ -206,3 +206,14 @@ def present_printer_change(
     if state is PrinterStatus.OK and previous in _PROBLEM_HINTS:
         return "Printer ok again"
     return ""
+
+
+def one_line_error(error: BaseException | None) -> str:
+    """An exception as one short line for staff screens (never a traceback)."""
+    if error is None:
+        return "unknown error"
+    lines = str(error).strip().splitlines()
+    first = lines[0] if lines else ""
+    if isinstance(getattr(error, "code", None), str) and first:
+        return first[:120]  # an expected failure with a code already says what happened
+    return f"{type(error).__name__}: {first}"[:120] if first else type(error).__name__
