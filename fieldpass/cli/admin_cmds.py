@@ -1248,3 +1248,13 @@ def event_deeplink_cmd(settings: AdminSettings, event_id: str, as_json: bool) ->
         return
     click.echo(str(link.get("url")))
     click.echo(qr_text(str(link.get("qr_payload") or link.get("url"))))
+
+
+def _register_raffle() -> None:
+    from fieldpass.cli import admin_raffle_results  # noqa: F401 - registers its commands
+    from fieldpass.cli.admin_raffle import raffle
+
+    admin.add_command(raffle)
+
+
+_register_raffle()

@@ -187,6 +187,8 @@ devices = sa.Table(
     sa.Column("clock_offset_ms", sa.BigInteger),
     sa.Column("round_trip_ms", sa.BigInteger),
     sa.Column("unsynced_estimate", sa.Integer, nullable=False, server_default="0"),
+    # An RSU's raffle (its pulls read the raffle's changes; ``event_id`` stays NULL).
+    sa.Column("raffle_event_id", sa.String(36)),
 )
 sa.Index(
     "ux_devices_pending_code",
@@ -433,4 +435,581 @@ petrol_deeplinks = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", Ms, nullable=False),
     sa.UniqueConstraint("event_id"),
+)
+
+
+#: Emergency and repeated prints of a ticket or a raffle receipt (seed E9/E10
+#: print_logs), as devices report them. ``subject_kind`` says what ``subject_id`` names.
+print_logs = sa.Table(
+    "print_logs",
+    metadata,
+    _serial(),
+    sa.Column("organization_id", sa.String(36), nullable=False),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id")),
+    sa.Column("seq", sa.BigInteger),  # the device event that reported the print
+    sa.Column("subject_kind", sa.String(20), nullable=False),  # ticket | raffle_order
+    sa.Column("subject_id", sa.String(100), nullable=False),  # barcode | validation number
+    sa.Column("agent_id", sa.String(100)),  # operator at the device, or admin user id
+    sa.Column("reason", sa.String(255), nullable=False),
+    sa.Column("identity_verified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("verification_document_type", sa.String(100)),
+    sa.Column("print_location", sa.String(255)),
+    sa.Column("printed_at", Ms, nullable=False),
+    sa.UniqueConstraint("device_id", "seq"),
+    sa.Index("ix_print_logs_subject", "subject_kind", "subject_id"),
+    sa.Index("ix_print_logs_agent", "agent_id"),
+)
+
+
+# -- the electronic raffle system (seed 002) ---------------------------------------------
+#
+# Table and column names follow the seed, with these differences and their reasons:
+# * ``user_reference`` is ``users`` (our own accounts, no Cognito); ``*_by`` columns hold
+#   a user id, or for what a device did, the device id (so they carry no foreign key).
+# * ``organization``/``venue`` are the existing ``organizations``/``venues``, given the
+#   seed's columns.
+# * ``order`` is ``raffle_order`` and ``ticket`` is ``raffle_ticket``: ``order`` is an SQL
+#   keyword and ``tickets`` already holds the gate tickets.
+# * ``raffle_ticket.id`` is a BIGINT identity, not a UUID: configure creates up to
+#   1,000,000 rows in one ``INSERT … SELECT`` on the database, which generates the ids.
+# * Times are epoch milliseconds, like every other table here.
+# * Extra columns are marked "(ours)".
+
+addresses = sa.Table(
+    "address",
+    metadata,
+    _id(),
+    sa.Column("address_type", sa.String(50), nullable=False),  # physical | mailing
+    sa.Column("street_line_1", sa.String(500), nullable=False),
+    sa.Column("street_line_2", sa.String(500)),
+    sa.Column("city", sa.String(255), nullable=False),
+    sa.Column("state_province", sa.String(100), nullable=False),
+    sa.Column("postal_code", sa.String(20), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.Index("idx_address_type", "address_type"),
+)
+
+contacts = sa.Table(
+    "contact",
+    metadata,
+    _id(),
+    sa.Column("contact_type", sa.String(50), nullable=False),  # primary | regulatory | emergency
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(255)),
+    sa.Column("phone", sa.String(50)),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.Index("idx_contact_type", "contact_type"),
+)
+
+licenses = sa.Table(
+    "license",
+    metadata,
+    _id(),
+    sa.Column("license_type", sa.String(100), nullable=False),  # venue_permit | charitable_gaming
+    sa.Column("license_number", sa.String(100), nullable=False),
+    sa.Column("issuing_authority", sa.String(255), nullable=False),
+    sa.Column("issue_date", Ms, nullable=False),
+    sa.Column("expiry_date", Ms),
+    sa.Column("status", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.CheckConstraint(
+        "status IN ('active', 'suspended', 'expired', 'revoked')", name="license_status"
+    ),
+    sa.Index("idx_license_type", "license_type"),
+    sa.Index("idx_license_status", "status"),
+)
+
+jurisdiction_regulations = sa.Table(
+    "jurisdiction_regulation",
+    metadata,
+    _id(),
+    sa.Column("max_prize_value_cents", sa.BigInteger),
+    sa.Column("max_ticket_price_cents", sa.BigInteger),
+    sa.Column("max_event_duration_hours", sa.Integer),
+    sa.Column("data_retention_years", sa.Integer, nullable=False, server_default="7"),
+    sa.Column("allows_online_sales", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+)
+
+jurisdictions = sa.Table(
+    "jurisdiction",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("code", sa.String(50), nullable=False, unique=True),  # e.g. "CA-US"
+    sa.Column("type", sa.String(50), nullable=False),  # state | province | country | local
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("parent_jurisdiction_id", sa.String(36), sa.ForeignKey("jurisdiction.id")),
+    sa.Column("primary_contact_id", sa.String(36), sa.ForeignKey("contact.id")),
+    sa.Column("current_regulations_id", sa.String(36), sa.ForeignKey("jurisdiction_regulation.id")),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.Index("idx_jurisdiction_code", "code"),
+    sa.Index("idx_jurisdiction_parent", "parent_jurisdiction_id"),
+    sa.Index("idx_jurisdiction_active", "is_active"),
+)
+
+organization_settings = sa.Table(
+    "organization_setting",
+    metadata,
+    _id(),
+    sa.Column("default_revenue_calculation_method", sa.String(50), server_default="gross_revenue"),
+    sa.Column("allows_online_ticket_sales", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("max_event_duration_hours", sa.Integer),
+    sa.Column("max_concurrent_events", sa.Integer, server_default="5"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+)
+
+#: The seed's organization columns, added to ``organizations`` (see the note above).
+for _column in (
+    sa.Column("description", sa.Text),
+    sa.Column("organization_type", sa.String(50), nullable=False, server_default="club"),
+    sa.Column("tax_id_number", sa.String(50)),
+    sa.Column("primary_venue_id", sa.String(36)),
+    sa.Column("mailing_address_id", sa.String(36)),
+    sa.Column("primary_contact_id", sa.String(36)),
+    sa.Column("gaming_license_id", sa.String(36)),
+    sa.Column("current_settings_id", sa.String(36)),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+):
+    organizations.append_column(_column)
+sa.Index("idx_organization_primary_venue", organizations.c.primary_venue_id)
+sa.Index("idx_organization_type", organizations.c.organization_type)
+sa.Index("idx_organization_active", organizations.c.is_active)
+sa.Index("idx_organization_tax_id", organizations.c.tax_id_number)
+
+#: The seed's venue columns, added to ``venues``.
+for _column in (
+    sa.Column("jurisdiction_id", sa.String(36)),
+    sa.Column("parent_venue_id", sa.String(36)),
+    sa.Column("description", sa.Text),
+    sa.Column("venue_identifier", sa.String(100)),
+    sa.Column("capacity", sa.Integer),
+    sa.Column("physical_address_id", sa.String(36)),
+    sa.Column("primary_contact_id", sa.String(36)),
+    sa.Column("venue_permit_id", sa.String(36)),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+):
+    venues.append_column(_column)
+sa.Index("idx_venue_jurisdiction", venues.c.jurisdiction_id)
+sa.Index("idx_venue_parent", venues.c.parent_venue_id)
+sa.Index("idx_venue_active", venues.c.is_active)
+
+organization_venues = sa.Table(
+    "organization_venue",
+    metadata,
+    _id(),
+    sa.Column(
+        "organization_id",
+        sa.String(36),
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "venue_id", sa.String(36), sa.ForeignKey("venues.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("relationship_type", sa.String(50), nullable=False, server_default="authorized"),
+    sa.Column("authorized_date", Ms, nullable=False),
+    sa.Column("authorized_by", sa.String(36)),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.UniqueConstraint("organization_id", "venue_id"),
+    sa.Index("idx_organization_venue_org", "organization_id"),
+    sa.Index("idx_organization_venue_venue", "venue_id"),
+    sa.Index("idx_organization_venue_active", "is_active"),
+)
+
+entity_attributes = sa.Table(
+    "entity_attribute",
+    metadata,
+    _id(),
+    sa.Column("entity_type", sa.String(50), nullable=False),  # jurisdiction | venue | organization
+    sa.Column("entity_id", sa.String(36), nullable=False),
+    sa.Column("attribute_name", sa.String(100), nullable=False),
+    sa.Column("attribute_value", sa.Text),
+    sa.Column("data_type", sa.String(20), server_default="string"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.UniqueConstraint("entity_type", "entity_id", "attribute_name"),
+    sa.Index("idx_entity_attribute_entity", "entity_type", "entity_id"),
+    sa.Index("idx_entity_attribute_name", "attribute_name"),
+)
+
+RAFFLE_STATES = (
+    "created",
+    "configured",
+    "active",
+    "sales_closed",
+    "reconciling",
+    "reconciled",
+    "drawing_ready",
+    "completed",
+    "cancelled",
+    "suspended",
+)
+
+raffle_events = sa.Table(
+    "raffle_event",
+    metadata,
+    _id(),
+    sa.Column("organization_id", sa.String(36), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("venue_id", sa.String(36), sa.ForeignKey("venues.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("event_identifier", sa.String(100), unique=True),
+    sa.Column("state", sa.String(50), nullable=False, server_default="created"),
+    sa.Column("sales_start_time", Ms),
+    sa.Column("sales_end_time", Ms),
+    sa.Column("draw_time", Ms),
+    sa.Column("claim_deadline", Ms),  # (ours) printed on receipts as "claim by"
+    sa.Column("jackpot_seed_cents", sa.BigInteger, server_default="0"),
+    sa.Column(
+        "revenue_calculation_method", sa.String(50), nullable=False, server_default="gross_revenue"
+    ),
+    sa.Column("max_tickets", sa.Integer),
+    sa.Column("license_id", sa.String(36), sa.ForeignKey("license.id")),  # (ours)
+    sa.Column("reconciliation_confirmed_at", Ms),
+    sa.Column("reconciliation_confirmed_by", sa.String(36)),
+    sa.Column("reconciliation_override_reason", sa.Text),  # (ours)
+    sa.Column("cancellation_reason", sa.Text),
+    sa.Column("suspension_reason", sa.Text),
+    sa.Column("suspended_from_state", sa.String(50)),  # (ours) where resume returns to
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in RAFFLE_STATES) + ")", name="raffle_state"
+    ),
+    sa.CheckConstraint(
+        "state NOT IN ('reconciled', 'drawing_ready', 'completed') OR "
+        "(reconciliation_confirmed_at IS NOT NULL AND reconciliation_confirmed_by IS NOT NULL)",
+        name="reconciliation_data",
+    ),
+    sa.CheckConstraint(
+        "state != 'cancelled' OR cancellation_reason IS NOT NULL", name="cancellation_reason"
+    ),
+    sa.CheckConstraint(
+        "state != 'suspended' OR suspension_reason IS NOT NULL", name="suspension_reason"
+    ),
+    sa.Index("idx_raffle_event_state", "state"),
+    sa.Index("idx_raffle_event_org", "organization_id"),
+    sa.Index("idx_raffle_event_venue", "venue_id"),
+    sa.Index("idx_raffle_event_dates", "sales_start_time", "sales_end_time"),
+)
+
+ticket_packages = sa.Table(
+    "ticket_package",
+    metadata,
+    _id(),
+    sa.Column("organization_id", sa.String(36), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("ticket_count", sa.Integer, nullable=False),
+    sa.Column("price_cents", sa.BigInteger, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("display_order", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.CheckConstraint("ticket_count > 0", name="ticket_count_positive"),
+    sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
+)
+
+raffle_ticket_packages = sa.Table(
+    "raffle_ticket_package",
+    metadata,
+    _id(),
+    sa.Column("raffle_event_id", sa.String(36), sa.ForeignKey("raffle_event.id"), nullable=False),
+    sa.Column(
+        "ticket_package_id", sa.String(36), sa.ForeignKey("ticket_package.id"), nullable=False
+    ),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("display_order", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.UniqueConstraint("raffle_event_id", "ticket_package_id"),
+)
+
+prizes = sa.Table(
+    "prize",
+    metadata,
+    _id(),
+    sa.Column("raffle_event_id", sa.String(36), sa.ForeignKey("raffle_event.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("prize_type", sa.String(50), nullable=False),  # fixed | percentage
+    sa.Column("value_cents", sa.BigInteger),
+    sa.Column("percentage", sa.Numeric(5, 2)),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("winner_count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.CheckConstraint(
+        "(prize_type = 'fixed' AND value_cents IS NOT NULL AND percentage IS NULL) OR "
+        "(prize_type = 'percentage' AND percentage IS NOT NULL AND value_cents IS NULL)",
+        name="prize_value",
+    ),
+    sa.CheckConstraint("winner_count >= 1", name="winner_count_positive"),
+    sa.UniqueConstraint("raffle_event_id", "position"),
+)
+
+RSU_STATES = (
+    "registered",
+    "enrolled",
+    "active",
+    "closing",
+    "closed",
+    "reconciled",
+    "suspended",
+    "error",
+)
+
+#: One row per RSU device (``id`` = ``device_identifier`` = ``devices.id``).
+rsus = sa.Table(
+    "rsu",
+    metadata,
+    _id(),
+    sa.Column("organization_id", sa.String(36), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("device_identifier", sa.String(255), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("state", sa.String(50), nullable=False, server_default="registered"),
+    sa.Column("max_offline_tickets", sa.Integer, nullable=False, server_default="100"),
+    sa.Column("last_sync_at", Ms),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # (ours) the raffle the RSU sells for, its terminal number (the first digits of its
+    # validation numbers, unique, so two RSUs can never make the same one offline), and
+    # the seq of its close event for that raffle
+    sa.Column("raffle_event_id", sa.String(36), sa.ForeignKey("raffle_event.id")),
+    sa.Column("terminal_number", sa.Integer, nullable=False, unique=True),
+    sa.Column("close_seq", sa.BigInteger),
+    sa.Column("closed_at", Ms),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in RSU_STATES) + ")", name="rsu_state"
+    ),
+    sa.Index("idx_rsu_state", "state"),
+    sa.Index("idx_rsu_org", "organization_id"),
+)
+
+rsu_allocations = sa.Table(
+    "rsu_allocation",
+    metadata,
+    _id(),
+    sa.Column("raffle_event_id", sa.String(36), sa.ForeignKey("raffle_event.id"), nullable=False),
+    sa.Column("rsu_id", sa.String(36), sa.ForeignKey("rsu.id"), nullable=False),
+    sa.Column("start_number", sa.Integer, nullable=False),
+    sa.Column("end_number", sa.Integer, nullable=False),
+    sa.Column("tickets_sold", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("tickets_voided", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("allocated_at", Ms, nullable=False),
+    sa.Column("allocated_by", sa.String(36)),
+    sa.Column("deallocated_at", Ms),
+    sa.Column("deallocated_by", sa.String(36)),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.UniqueConstraint("raffle_event_id", "start_number", "end_number"),
+    sa.CheckConstraint("end_number >= start_number", name="number_range"),
+    sa.CheckConstraint(
+        "tickets_sold + tickets_voided <= (end_number - start_number + 1)",
+        name="allocation_counts",
+    ),
+    sa.Index("ix_rsu_allocation_raffle_rsu", "raffle_event_id", "rsu_id"),
+)
+
+customers = sa.Table(
+    "customer",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(255)),
+    sa.Column("phone", sa.String(50)),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+raffle_orders = sa.Table(
+    "raffle_order",
+    metadata,
+    _id(),  # the order id the RSU generated
+    sa.Column("raffle_event_id", sa.String(36), sa.ForeignKey("raffle_event.id"), nullable=False),
+    sa.Column("customer_id", sa.String(36), sa.ForeignKey("customer.id")),
+    sa.Column(
+        "ticket_package_id", sa.String(36), sa.ForeignKey("ticket_package.id"), nullable=False
+    ),
+    sa.Column("ticket_count", sa.Integer, nullable=False),
+    sa.Column("total_amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("validation_number", sa.String(100), nullable=False, unique=True),
+    sa.Column("payment_status", sa.String(50), nullable=False, server_default="pending"),
+    sa.Column("payment_method", sa.String(20)),  # (ours) cash | card | online
+    sa.Column("payment_reference", sa.String(255)),
+    sa.Column("source", sa.String(50), nullable=False),  # online | rsu
+    sa.Column("rsu_id", sa.String(36), sa.ForeignKey("rsu.id")),
+    # (ours) the RSU event that reported the sale, the numbers it reported (JSON list, kept
+    # as reported even when some were refused), when it was sold (server-corrected device
+    # time) and its void
+    sa.Column("device_seq", sa.BigInteger),
+    sa.Column("draw_numbers", sa.Text, nullable=False),
+    sa.Column("sold_at", Ms, nullable=False),
+    sa.Column("voided_at", Ms),
+    sa.Column("voided_by", sa.String(36)),
+    sa.Column("void_reason", sa.Text),
+    sa.Column("reprint_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.CheckConstraint(
+        "payment_status IN ('pending', 'completed', 'failed', 'refunded')",
+        name="payment_status",
+    ),
+    sa.UniqueConstraint("rsu_id", "device_seq"),
+    sa.Index("idx_order_raffle", "raffle_event_id"),
+    sa.Index("idx_order_payment_status", "payment_status"),
+    sa.Index("idx_order_customer", "customer_id"),
+)
+
+raffle_tickets = sa.Table(
+    "raffle_ticket",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("raffle_event_id", sa.String(36), sa.ForeignKey("raffle_event.id"), nullable=False),
+    sa.Column("draw_number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(50), nullable=False, server_default="available"),
+    sa.Column("allocated_to_rsu_id", sa.String(36), sa.ForeignKey("rsu.id")),
+    sa.Column("allocated_at", Ms),
+    sa.Column("allocation_id", sa.String(36), sa.ForeignKey("rsu_allocation.id")),
+    sa.Column("order_id", sa.String(36), sa.ForeignKey("raffle_order.id")),
+    sa.Column("sold_at", Ms),
+    sa.Column("sold_by", sa.String(36)),
+    sa.Column("voided_at", Ms),
+    sa.Column("voided_by", sa.String(36)),
+    sa.Column("voided_reason", sa.Text),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.UniqueConstraint("raffle_event_id", "draw_number"),
+    sa.CheckConstraint(
+        "state IN ('available', 'allocated', 'sold', 'voided', 'winner', 'claimed')",
+        name="ticket_state",
+    ),
+    sa.CheckConstraint(
+        "state != 'sold' OR (order_id IS NOT NULL AND sold_at IS NOT NULL)", name="sold_data"
+    ),
+    sa.CheckConstraint(
+        "state != 'voided' OR "
+        "(voided_at IS NOT NULL AND voided_by IS NOT NULL AND voided_reason IS NOT NULL)",
+        name="voided_data",
+    ),
+    sa.Index("idx_ticket_state", "raffle_event_id", "state"),
+    sa.Index("idx_ticket_order", "order_id"),
+    sa.Index("idx_ticket_allocation", "allocation_id"),
+)
+
+draws = sa.Table(
+    "draw",
+    metadata,
+    _id(),
+    sa.Column(
+        "raffle_event_id",
+        sa.String(36),
+        sa.ForeignKey("raffle_event.id"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("state", sa.String(50), nullable=False, server_default="pending"),
+    sa.Column("draw_time", Ms),
+    sa.Column("rng_seed", sa.String(255)),  # revealed at the draw (hex)
+    sa.Column("verification_checksum", sa.String(255)),
+    sa.Column("conducted_by", sa.String(36)),
+    # (ours) the seed commitment made before sales close: the seed is kept sealed with the
+    # server key until the draw; the beacon typed at the draw; the exported draw record
+    sa.Column("seed_commitment", sa.String(64)),
+    sa.Column("sealed_seed", sa.Text),
+    sa.Column("committed_at", Ms),
+    sa.Column("committed_by", sa.String(36)),
+    sa.Column("beacon", sa.String(500)),
+    sa.Column("revenue_cents", sa.BigInteger),
+    sa.Column("record", sa.Text),  # canonical JSON of the draw (fieldpass.sync.draw)
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Column("updated_by", sa.String(36)),
+    sa.CheckConstraint("state IN ('pending', 'generating', 'completed')", name="draw_state"),
+    sa.CheckConstraint(
+        "state != 'completed' OR (draw_time IS NOT NULL AND conducted_by IS NOT NULL)",
+        name="completed_data",
+    ),
+    sa.Index("idx_draw_state", "state"),
+)
+
+draw_results = sa.Table(
+    "draw_result",
+    metadata,
+    _id(),
+    sa.Column("draw_id", sa.String(36), sa.ForeignKey("draw.id"), nullable=False),
+    sa.Column("prize_id", sa.String(36), sa.ForeignKey("prize.id"), nullable=False),
+    sa.Column(
+        "winning_ticket_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("raffle_ticket.id"),
+        nullable=False,
+    ),
+    sa.Column("prize_value_cents", sa.BigInteger, nullable=False),
+    sa.Column("pick_index", sa.Integer, nullable=False),  # (ours) order of the pick
+    sa.Column("claim_status", sa.String(50), nullable=False, server_default="unclaimed"),
+    sa.Column("claimed_at", Ms),
+    sa.Column("claimed_by", sa.String(36)),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.CheckConstraint("claim_status IN ('unclaimed', 'claimed')", name="claim_status"),
+    sa.CheckConstraint(
+        "claim_status != 'claimed' OR (claimed_at IS NOT NULL AND claimed_by IS NOT NULL)",
+        name="claimed_data",
+    ),
+    sa.Index("idx_draw_result_draw", "draw_id"),
+    sa.Index("idx_draw_result_ticket", "winning_ticket_id"),
+    sa.Index("idx_draw_result_claim_status", "claim_status"),
+)
+
+#: Every change to a raffle's integrity parameters, override and void, for the
+#: exceptions report (GLI-31): who, when, what, before and after.
+raffle_exceptions = sa.Table(
+    "raffle_exception",
+    metadata,
+    _serial(),
+    sa.Column("raffle_event_id", sa.String(36), sa.ForeignKey("raffle_event.id"), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),  # parameter_change | override | void | …
+    sa.Column("actor", sa.String(100), nullable=False),  # user id or device id
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON
+    sa.Column("at", Ms, nullable=False),
+    sa.Index("ix_raffle_exception_raffle", "raffle_event_id", "at"),
 )

@@ -8,7 +8,11 @@ class ConflictKind(StrEnum):
     DOUBLE_ENTRY = "double_entry"  # one ticket admitted at two gates while offline
     FORK = "fork"  # a different event under an already accepted seq
     REVOKED_ADMITTED = "revoked_admitted"  # admitted offline after the server revoked it
-    RAFFLE_OUT_OF_RANGE = "raffle_out_of_range"
+    RAFFLE_OUT_OF_RANGE = "raffle_out_of_range"  # an RSU sold a number outside its allocations
+    RAFFLE_NUMBER_SOLD_TWICE = "raffle_number_sold_twice"  # a number already sold by another order
+    #: a raffle event the server could not apply as reported (validation number taken,
+    #: unknown order or package, sale after the RSU closed); the event is kept
+    RAFFLE_SALE_PROBLEM = "raffle_sale_problem"
     PIN_REDEEMED_TWICE = "pin_redeemed_twice"  # one PIN sold at two kiosks while offline
     #: a petrol sale the server could not match fully (PIN unknown or cancelled, seats not
     #: held by the kiosk, barcode already taken); the sale and its other tickets are kept

@@ -99,6 +99,7 @@ class EnrollStatusResponse(Message):
     organization_id: str | None = None
     event_id: str | None = None
     gate_id: str | None = None
+    raffle_id: str | None = None  # an RSU's raffle
     token: str | None = None  # bearer token, only while status is approved
     certificate: str | None = None  # server signature over the canonical DeviceCertificate
     server_public_key: str | None = None

@@ -9,6 +9,11 @@ import msgspec
 
 from fieldpass.sync.codes import SIGNED_PREFIX, InvalidCode, parse_code
 from fieldpass.sync.pins import MAX_QUANTITY
+from fieldpass.sync.validation_numbers import (
+    VALIDATION_LENGTH,
+    ValidationNumberError,
+    parse_validation_number,
+)
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -48,7 +53,12 @@ class SessionPayload(Payload):
 
 
 class DeviceClosePayload(Payload):
+    """The device closed: end of shift, or an RSU's end of sales in ``raffle_id``
+    (after that it sells no more in that raffle)."""
+
     reason: str = ""
+    raffle_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)] | None = None
+    orders: Annotated[int, msgspec.Meta(ge=0)] | None = None  # RSU: orders sold in the raffle
 
 
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]  # sector, row or seat
@@ -98,6 +108,11 @@ class PetrolSalePayload(Payload):
     identity_verified: bool
     payment: PetrolPayment
     sold_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+    #: the reservation this sale completes (``petrol_reservation``), when there was one
+    reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)] | None = None
+    #: the identity document type the attendant checked, one per ticket in ticket order
+    #: (e.g. "id_card", "passport", "driving_licence")
+    documents: list[Annotated[str, msgspec.Meta(min_length=1, max_length=40)]] | None = None
 
     def __post_init__(self) -> None:
         if self.identity_verified is not True:
@@ -124,12 +139,153 @@ class PetrolSalePayload(Payload):
                 raise ValueError("a ticket holder name is empty or has control characters")
 
 
+class PetrolReservationPayload(Payload):
+    """Seats of the kiosk's block held for a PIN while the attendant completes the sale."""
+
+    reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+    pin_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+    seats: Annotated[list[PetrolSeat], msgspec.Meta(min_length=1, max_length=MAX_QUANTITY)]
+    reserved_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+    expires_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+
+    def __post_init__(self) -> None:
+        if self.expires_at <= self.reserved_at:
+            raise ValueError("a reservation must expire after it was made")
+
+
+class PetrolReservationEndPayload(Payload):
+    """A reservation that ended without a sale: it expired or the attendant cancelled it;
+    its seats went back to the kiosk's block."""
+
+    reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+    pin_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+    outcome: Literal["expired", "cancelled"]
+    ended_at: Annotated[int, msgspec.Meta(ge=0)]
+    reason: Annotated[str, msgspec.Meta(max_length=255)] = ""
+
+
+class PetrolReprintPayload(Payload):
+    """An emergency reprint of an issued petrol ticket (seed print_logs): needs a reason
+    and the holder's identity checked again."""
+
+    barcode: Annotated[str, msgspec.Meta(min_length=3, max_length=64)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    identity_verified: bool
+    document_type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    printed_at: Annotated[int, msgspec.Meta(ge=0)]
+    operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+    def __post_init__(self) -> None:
+        if self.identity_verified is not True:
+            raise ValueError("identity_verified must be true: no reprint without an identity check")
+        if not self.reason.strip():
+            raise ValueError("a reprint needs a reason")
+
+
+# -- raffle sale units ---------------------------------------------------------------------
+
+#: Most tickets one order (one package) may hold.
+MAX_ORDER_TICKETS = 1000
+#: Largest amount one raffle order may record, in cents (100,000.00).
+MAX_ORDER_CENTS = 10_000_000
+
+
+def _check_validation_number(number: str) -> None:
+    try:
+        parse_validation_number(number)
+    except ValidationNumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+ValidationNumber = Annotated[str, msgspec.Meta(pattern=rf"^[0-9]{{{VALIDATION_LENGTH}}}$")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Cents = Annotated[int, msgspec.Meta(ge=0, le=MAX_ORDER_CENTS)]
+
+
+class RafflePayment(Payload):
+    method: Literal["cash", "card"]
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    tendered_cents: Cents | None = None
+
+    def __post_init__(self) -> None:
+        if self.method == "card" and not (self.reference or "").strip():
+            raise ValueError("a card payment needs its reference")
+        if self.method == "cash" and self.reference is not None:
+            raise ValueError("a cash payment has no card reference")
+
+
+class RaffleSalePayload(Payload):
+    """One order sold at an RSU: a package's draw numbers under one validation number."""
+
+    raffle_id: Id
+    order_id: Id  # generated on the RSU (uuid4)
+    validation_number: ValidationNumber
+    package_id: Id
+    draw_numbers: Annotated[list[int], msgspec.Meta(min_length=1, max_length=MAX_ORDER_TICKETS)]
+    price_cents: Cents
+    payment: RafflePayment
+    sold_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+    customer_name: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+    customer_phone: Annotated[str, msgspec.Meta(max_length=50)] | None = None
+    operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+    def __post_init__(self) -> None:
+        _check_validation_number(self.validation_number)
+        numbers = self.draw_numbers
+        if any(n < 1 for n in numbers):
+            raise ValueError("draw numbers start at 1")
+        if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+            raise ValueError("draw numbers must be distinct and in ascending order")
+        if self.payment.tendered_cents is not None and self.payment.tendered_cents < (
+            self.price_cents
+        ):
+            raise ValueError("cash tendered is less than the price")
+        for text in (self.customer_name, self.customer_phone, self.operator):
+            if text is not None and not text.isprintable():
+                raise ValueError("customer and operator fields must not hold control characters")
+
+
+class RaffleVoidPayload(Payload):
+    """A whole order voided at the RSU; its numbers are never sold again."""
+
+    raffle_id: Id
+    order_id: Id
+    validation_number: ValidationNumber
+    reason: Reason
+    voided_at: Annotated[int, msgspec.Meta(ge=0)]
+    operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError("a void needs a reason")
+
+
+class RaffleReprintPayload(Payload):
+    """A receipt printed again (marked REPRINT); goes to the print log."""
+
+    raffle_id: Id
+    order_id: Id
+    validation_number: ValidationNumber
+    reason: Reason
+    printed_at: Annotated[int, msgspec.Meta(ge=0)]
+    copy_number: Annotated[int, msgspec.Meta(ge=2, le=1000)]  # 2 = first reprint
+    operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
 PAYLOAD_TYPES: dict[str, type[Payload]] = {
     "scan": ScanPayload,
     "session_open": SessionPayload,
     "session_close": SessionPayload,
     "device_close": DeviceClosePayload,
     "petrol_sale": PetrolSalePayload,
+    "petrol_reservation": PetrolReservationPayload,
+    "petrol_reservation_end": PetrolReservationEndPayload,
+    "petrol_reprint": PetrolReprintPayload,
+    "raffle_sale": RaffleSalePayload,
+    "raffle_void": RaffleVoidPayload,
+    "raffle_reprint": RaffleReprintPayload,
 }
 
 

@@ -149,7 +149,7 @@ def test_revoked_device_gets_403(harness):
 
 def test_unknown_kind_is_upgrade_required_and_nothing_applied(harness, engine):
     _, _, _, device = _setup(harness)
-    events = [device.scan("TK-0001"), device.event("raffle_sale", {"n": 1})]
+    events = [device.scan("TK-0001"), device.event("lottery_sale", {"n": 1})]
     result = device.push(events)
     assert result.status_code == 426
     assert result.json["code"] == "upgrade_required" and result.json["seq"] == 2
