@@ -1251,7 +1251,7 @@ def event_deeplink_cmd(settings: AdminSettings, event_id: str, as_json: bool) ->
 
 
 def _register_raffle() -> None:
-    from fieldpass.cli import admin_raffle_results  # noqa: F401 - registers its commands
+    from fieldpass.cli import admin_raffle_results, admin_raffle_verify  # noqa: F401 - register
     from fieldpass.cli.admin_raffle import raffle
 
     admin.add_command(raffle)
