@@ -27,6 +27,7 @@ from fieldpass.cli.admin_client import (
     InvalidRows,
     Session,
     normalise_url,
+    segment,
     session_path,
 )
 from fieldpass.cli.errors import CliError, emit_json
@@ -36,6 +37,7 @@ from fieldpass.sync.pins import MAX_QUANTITY, MIN_QUANTITY, PIN_STATUSES, is_pin
 from fieldpass.sync.seating import RangeError, parse_labels
 
 PASSWORD_ENV = "FIELDPASS_ADMIN_PASSWORD"
+LAYOUT_COLUMNS = ("sector", "rows", "seats", "price")
 MAX_ROW_ERRORS_SHOWN = 20
 CSV_COLUMNS = ("barcode", "sector", "row", "seat", "holder_name", "status")
 REVOKE_STATUSES = ("REVOKED", "CANCELLED", "REFUNDED", "BLACKLISTED")
@@ -261,6 +263,20 @@ def _event_rows(events: list[dict[str, Any]]) -> str:
 @click.option("--venue", default=None, help="Venue name (created if new).")
 @click.option("--valid-from", default=None, help="Tickets admit from this time, ISO 8601.")
 @click.option("--valid-until", default=None, help="Tickets admit until this time, ISO 8601.")
+@click.option(
+    "--vat-percent",
+    default=None,
+    metavar="P",
+    help="VAT included in ticket prices, e.g. 25 (default 25, the Croatian PDV rate).",
+)
+@click.option(
+    "--layout",
+    "layout_file",
+    default=None,
+    type=click.Path(path_type=Path),
+    metavar="FILE.csv",
+    help="Venue layout, one line per sector: sector,rows,seats[,price] (e.g. North,A-Z,1-30,25.00).",
+)
 @json_option
 @pass_settings
 def event_create_cmd(
@@ -271,9 +287,15 @@ def event_create_cmd(
     venue: str | None,
     valid_from: str | None,
     valid_until: str | None,
+    vat_percent: str | None,
+    layout_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Create an event; prints it with its "id"."""
+    """Create an event; prints it with its "id".
+
+    With --layout, every sector and seat of the venue is created with it, all or nothing:
+    any bad line is reported with its line number and nothing (not even the event) is made.
+    """
     body: dict[str, Any] = {"name": name, "starts_at": iso_option(starts, "--starts")}
     for key, value, option in (
         ("ends_at", ends, "--ends"),
@@ -284,8 +306,22 @@ def event_create_cmd(
             body[key] = iso_option(value, option)
     if venue is not None:
         body["venue"] = venue
+    if vat_percent is not None:
+        body["vat_percent"] = vat_percent
+    if layout_file is not None:
+        data, _rows = read_csv_file(layout_file)
+        body["layout"] = data.decode("utf-8-sig")
     with settings.client() as client:
-        event = client.create_event(body)
+        if layout_file is None:
+            event = client.create_event(body)
+        else:
+            try:
+                event = client.request(
+                    "POST", "/v1/events", json_body=body, problems={"invalid_rows": InvalidRows}
+                )
+            except InvalidRows as problem:
+                _print_row_errors(problem, LAYOUT_COLUMNS)
+                raise
     if as_json:
         emit_json(event)
         return
@@ -293,7 +329,18 @@ def event_create_cmd(
         f"created event {event.get('id')}: {event.get('name')}, "
         f"starts {local_time(event.get('starts_at'))}"
         + (f" at {event['venue']}" if event.get("venue") else "")
+        + f", VAT {event.get('vat_percent')} %"
     )
+    layout = event.get("layout")
+    if isinstance(layout, dict):
+        sectors = layout.get("sectors") or []
+        click.echo(f"layout: {len(sectors)} sectors, {layout.get('seats')} seats")
+        click.echo(
+            table(
+                ("sector", "seats", "price"),
+                [(s.get("sector"), s.get("seats"), s.get("price") or "-") for s in sectors],
+            )
+        )
 
 
 @event_group.command("list")
@@ -682,18 +729,39 @@ def device_list_cmd(settings: AdminSettings, as_json: bool) -> None:
 
 @device_group.command("approve")
 @click.argument("code")
-@event_option
+@click.option("--event", "event_id", default=None, help="The event's id (gate, petrol).")
+@click.option("--raffle", "raffle_id", default=None, help="The raffle's id (an RSU).")
 @click.option("--gate", "gate_id", default=None, help="The gate's id (default: any gate).")
 @json_option
 @pass_settings
 def device_approve_cmd(
-    settings: AdminSettings, code: str, event_id: str, gate_id: str | None, as_json: bool
+    settings: AdminSettings,
+    code: str,
+    event_id: str | None,
+    raffle_id: str | None,
+    gate_id: str | None,
+    as_json: bool,
 ) -> None:
-    """Approve a pending device by its enrollment code, for an event (and gate)."""
+    """Approve a pending device by its enrollment code: for an event (and gate), or an
+    RSU for a raffle. Give exactly one of --event and --raffle."""
+    if (event_id is None) == (raffle_id is None):
+        raise CliError("give exactly one of --event EVENT and --raffle RAFFLE (for an RSU)")
+    if raffle_id is not None and gate_id is not None:
+        raise CliError("--gate goes with --event, not with --raffle")
     with settings.client() as client:
-        device = client.approve_device(code, event_id, gate_id)
+        if raffle_id is not None:
+            body = {"code": code, "raffle_id": raffle_id}
+            device = client.request("POST", "/v1/devices/approve", json_body=body)
+        else:
+            device = client.approve_device(code, str(event_id), gate_id)
     if as_json:
         emit_json(device)
+        return
+    if raffle_id is not None:
+        click.echo(
+            f"approved device {device.get('id')} ({device.get('name')}, {device.get('role')}) "
+            f"for raffle {device.get('raffle_id')}"
+        )
         return
     click.echo(
         f"approved device {device.get('id')} ({device.get('name')}, {device.get('role')}) "
@@ -741,14 +809,34 @@ def conflict_summary(conflict: dict[str, Any]) -> str:
 @conflicts_group.command("resolve")
 @click.argument("conflict_id", type=click.IntRange(1))
 @click.option("--note", required=True, help="How it was settled, e.g. 'refunded order 123'.")
+@click.option(
+    "--refund-sale",
+    "refund_sale",
+    type=click.IntRange(1),
+    default=None,
+    metavar="SALE_ID",
+    help="A PIN redeemed twice: refund this petrol sale (its tickets are revoked).",
+)
 @json_option
 @pass_settings
 def conflicts_resolve_cmd(
-    settings: AdminSettings, conflict_id: int, note: str, as_json: bool
+    settings: AdminSettings, conflict_id: int, note: str, refund_sale: int | None, as_json: bool
 ) -> None:
-    """Mark a conflict as settled, with what was done (kept with who and when)."""
+    """Mark a conflict as settled, with what was done (kept with who and when).
+
+    For a pin_redeemed_twice conflict, --refund-sale SALE_ID (a "sale_id" in the
+    conflict's details) refunds that sale at once: its tickets are revoked as REFUNDED
+    and the gates refuse them after their next pull; its seats stay sold.
+    """
     with settings.client() as client:
-        conflict = client.resolve_conflict(conflict_id, note)
+        if refund_sale is None:
+            conflict = client.resolve_conflict(conflict_id, note)
+        else:
+            conflict = client.request(
+                "POST",
+                f"/v1/conflicts/{conflict_id}/resolve",
+                json_body={"resolution": note, "refund_sale_id": refund_sale},
+            )
     if as_json:
         emit_json(conflict)
         return
@@ -756,6 +844,9 @@ def conflicts_resolve_cmd(
         f"conflict {conflict['id']} ({conflict['kind']} {conflict['subject']}) resolved "
         f"at {local_time(conflict.get('resolved_at'))}: {conflict.get('resolution')}"
     )
+    refund = conflict.get("refund")
+    if isinstance(refund, dict):
+        click.echo(f"revoked tickets: {', '.join(refund.get('revoked') or []) or 'none'}")
 
 
 @conflicts_group.command("list")
@@ -882,6 +973,105 @@ def report_attendance_cmd(settings: AdminSettings, event_id: str, as_json: bool)
         emit_json(report)
         return
     click.echo(format_attendance(report, name))
+
+
+def money(cents: Any) -> str:
+    return f"{cents // 100}.{cents % 100:02d}" if isinstance(cents, int) else "-"
+
+
+def format_petrol(report: dict[str, Any], event_name: str | None = None) -> str:
+    """The petrol report as text: per kiosk, per payment method, reprints, open conflicts."""
+    title = f"{event_name} ({report.get('event_id')})" if event_name else report.get("event_id")
+    total = report.get("total") or {}
+    parts = [
+        f"Petrol sales of event {title}",
+        f"sales {_count(total.get('sales'))}, tickets {_count(total.get('tickets'))}, "
+        f"amount {money(total.get('amount_cents'))}, cash to collect "
+        f"{money(report.get('cash_to_collect_cents'))}, reprints {_count(report.get('reprints'))}",
+        "",
+        "Per kiosk",
+    ]
+    kiosks = report.get("per_kiosk") or []
+    parts.append(
+        table(
+            (
+                "kiosk",
+                "sales",
+                "tickets",
+                "amount",
+                "cash",
+                "card",
+                "cash to collect",
+                "reprints",
+                "refunded",
+            ),
+            [
+                (
+                    k.get("name") or short(k.get("device_id")),
+                    _count(k.get("sales")),
+                    _count(k.get("tickets")),
+                    money(k.get("amount_cents")),
+                    money(k.get("cash_cents")),
+                    money(k.get("card_cents")),
+                    money(k.get("cash_to_collect_cents")),
+                    _count(k.get("reprints")),
+                    _count(k.get("refunded")),
+                )
+                for k in kiosks
+            ],
+        )
+        if kiosks
+        else "(no petrol kiosks)"
+    )
+    parts += ["", "Per payment method"]
+    parts.append(
+        table(
+            ("method", "sales", "tickets", "amount"),
+            [
+                (
+                    m.get("method"),
+                    _count(m.get("sales")),
+                    _count(m.get("tickets")),
+                    money(m.get("amount_cents")),
+                )
+                for m in report.get("per_method") or []
+            ],
+        )
+    )
+    doubles = report.get("open_double_redemptions") or []
+    parts += ["", "Open double redemptions (settle with conflicts resolve --refund-sale)"]
+    parts.append(
+        table(
+            ("conflict", "pin", "kiosks", "sales"),
+            [
+                (
+                    d.get("conflict_id"),
+                    d.get("pin"),
+                    [short(x) for x in d.get("devices") or []],
+                    ", ".join(str(x) for x in d.get("sales") or []),
+                )
+                for d in doubles
+            ],
+        )
+        if doubles
+        else "(none)"
+    )
+    return "\n".join(parts)
+
+
+@report_group.command("petrol")
+@event_option
+@json_option
+@pass_settings
+def report_petrol_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> None:
+    """Petrol sales: per kiosk, per payment method, cash to collect, reprints, conflicts."""
+    with settings.client() as client:
+        report = client.request("GET", f"/v1/events/{segment(event_id)}/reports/petrol")
+        name = None if as_json else client.get_event(event_id).get("name")
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(format_petrol(report, name))
 
 
 # -- petrol: PINs -----------------------------------------------------------------------
@@ -1078,22 +1268,42 @@ def sector_group() -> None:
 @click.option("--name", required=True, help="Sector code, e.g. A or North.")
 @click.option("--rows", required=True, help="Rows, e.g. A-Z or 1-40 (comma lists allowed).")
 @click.option("--seats", required=True, help="Seats in each row, e.g. 1-30.")
+@click.option(
+    "--price",
+    default=None,
+    metavar="AMOUNT",
+    help="Ticket price of the sector, VAT included, e.g. 25.00 (a price category named so).",
+)
+@click.option("--category", default=None, help="The price category's name (new ones need --price).")
 @json_option
 @pass_settings
 def sector_add_cmd(
-    settings: AdminSettings, event_id: str, name: str, rows: str, seats: str, as_json: bool
+    settings: AdminSettings,
+    event_id: str,
+    name: str,
+    rows: str,
+    seats: str,
+    price: str | None,
+    category: str | None,
+    as_json: bool,
 ) -> None:
-    """Add a sector with rows x seats (seats that exist already are kept)."""
+    """Add a sector with rows x seats (seats that exist already are kept), and its price."""
     _range_option(rows, "--rows", letters=True)
     _range_option(seats, "--seats", letters=False)
+    body: dict[str, Any] = {"name": name, "rows": rows, "seats": seats}
+    if price is not None:
+        body["price"] = price
+    if category is not None:
+        body["category"] = category
     with settings.client() as client:
-        result = client.add_sector(event_id, name, rows, seats)
+        result = client.request("POST", f"/v1/events/{segment(event_id)}/sectors", json_body=body)
     if as_json:
         emit_json(result)
         return
     click.echo(
         f"sector {result.get('sector')}: {result.get('created')} seats added, "
         f"{result.get('total')} in total"
+        + (f", price {result['price']}" if result.get("price") else "")
     )
 
 
@@ -1110,8 +1320,13 @@ def sector_list_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> No
     elif not sectors:
         click.echo("no sectors")
     else:
-        columns = ("sector", "seats", "available", "allocated", "sold")
-        click.echo(table(columns, [[s.get(c) for c in columns] for s in sectors]))
+        columns = ("sector", "seats", "available", "allocated", "sold", "price")
+        click.echo(
+            table(
+                columns,
+                [[s.get(c) or "-" if c == "price" else s.get(c) for c in columns] for s in sectors],
+            )
+        )
 
 
 @admin.group("seats")
@@ -1248,6 +1463,76 @@ def event_deeplink_cmd(settings: AdminSettings, event_id: str, as_json: bool) ->
         return
     click.echo(str(link.get("url")))
     click.echo(qr_text(str(link.get("qr_payload") or link.get("url"))))
+
+
+# -- integration tokens (the app backend) --------------------------------------------------
+
+
+@admin.group("integration-token")
+def integration_token_group() -> None:
+    """Tokens for the mobile app's backend (POST /v1/integration/pins)."""
+
+
+@integration_token_group.command("create")
+@click.option("--name", required=True, help="What uses it, e.g. 'app backend'.")
+@json_option
+@pass_settings
+def integration_token_create_cmd(settings: AdminSettings, name: str, as_json: bool) -> None:
+    """Create a token; prints it once ("token"): only its hash is kept on the server."""
+    with settings.client() as client:
+        created = client.request("POST", "/v1/integration-tokens", json_body={"name": name})
+    if as_json:
+        emit_json(created)
+        return
+    click.echo(f"integration token {created.get('id')} ({created.get('name')}):")
+    click.echo(str(created.get("token")))
+    click.echo("store it now: it is not shown again", err=True)
+
+
+@integration_token_group.command("list")
+@json_option
+@pass_settings
+def integration_token_list_cmd(settings: AdminSettings, as_json: bool) -> None:
+    """The organization's integration tokens (never the tokens themselves)."""
+    with settings.client() as client:
+        answer = client.request("GET", "/v1/integration-tokens")
+    tokens = answer.get("tokens") if isinstance(answer, dict) else None
+    if not isinstance(tokens, list):
+        raise CliError("the server answered without a 'tokens' list")
+    if as_json:
+        emit_json(tokens)
+    elif not tokens:
+        click.echo("no integration tokens")
+    else:
+        click.echo(
+            table(
+                ("id", "name", "status", "created", "last used"),
+                [
+                    (
+                        t.get("id"),
+                        t.get("name"),
+                        t.get("status"),
+                        local_time(t.get("created_at")),
+                        local_time(t.get("last_used_at")),
+                    )
+                    for t in tokens
+                ],
+            )
+        )
+
+
+@integration_token_group.command("revoke")
+@click.argument("token_id")
+@json_option
+@pass_settings
+def integration_token_revoke_cmd(settings: AdminSettings, token_id: str, as_json: bool) -> None:
+    """Revoke a token at once: the app backend's next request is refused."""
+    with settings.client() as client:
+        revoked = client.request("POST", f"/v1/integration-tokens/{segment(token_id)}/revoke")
+    if as_json:
+        emit_json(revoked)
+        return
+    click.echo(f"integration token {revoked.get('id')} ({revoked.get('name')}) revoked")
 
 
 def _register_raffle() -> None:

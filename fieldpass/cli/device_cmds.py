@@ -15,6 +15,7 @@ from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import DeviceIdentity
 from fieldpass.sync.checkin import ScanMode
 from fieldpass.sync.clock import to_iso
+from fieldpass.sync.validation_numbers import format_validation_number
 
 home_option = click.option(
     "--home",
@@ -65,7 +66,8 @@ def enroll_cmd(server_url: str, role: str, name: str, home_dir: str | None, as_j
     click.echo(f"enrollment code: {identity.code}")
     click.echo(
         f"ask an admin to approve it: fieldpass admin device approve {identity.code} "
-        "--event EVENT_ID [--gate GATE_ID]; then run: fieldpass device sync"
+        + ("--raffle RAFFLE_ID" if role == "rsu" else "--event EVENT_ID [--gate GATE_ID]")
+        + "; then run: fieldpass device sync"
     )
 
 
@@ -195,8 +197,16 @@ def parse_cash(text: str) -> int:
     is_flag=True,
     help="Confirm the holders' identity documents were checked (required).",
 )
-@click.option("--cash", "cash", default=None, help="Cash paid, e.g. 25.50.")
-@click.option("--card", "card", default=None, help="Card payment: the POS reference.")
+@click.option("--cash", "cash", default=None, help="Cash tendered, e.g. 50 (at least the total).")
+@click.option("--card", "card", default=None, help="Card payment of the total: the POS reference.")
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    metavar="TYPE",
+    help="Identity document checked, once per holder in order: id_card | passport | "
+    "driving_licence | residence_permit (optional; recorded with the sale).",
+)
 @home_option
 @json_option
 def redeem_cmd(
@@ -204,10 +214,15 @@ def redeem_cmd(
     verify_identity: bool,
     cash: str | None,
     card: str | None,
+    documents: tuple[str, ...],
     home_dir: str | None,
     as_json: bool,
 ) -> None:
-    """Redeem a petrol PIN at this kiosk (works offline) and print the issued tickets."""
+    """Redeem a petrol PIN at this kiosk (works offline) and print the issued tickets.
+
+    The best free seats of the kiosk's block are sold at once (no reservation is held:
+    nothing waits between choosing and paying). --cash is the cash tendered: at least the
+    total of the seat prices; the change is shown."""
     if (cash is None) == (card is None):
         raise CliError("pay with exactly one of --cash AMOUNT or --card REF")
     if not verify_identity:
@@ -218,7 +233,11 @@ def redeem_cmd(
         if ctx.identity.role != "petrol":
             raise CliError(f"device {ctx.identity.device_id} is a {ctx.identity.role}, not petrol")
         sale = ctx.petrol.redeem(
-            pin, identity_verified=verify_identity, cash_cents=cash_cents, card_ref=card
+            pin,
+            identity_verified=verify_identity,
+            cash_cents=cash_cents,
+            card_ref=card,
+            documents=list(documents) if documents else None,
         )
     except DeviceError as exc:
         raise CliError(exc.message) from exc
@@ -228,14 +247,120 @@ def redeem_cmd(
         {"barcode": t.barcode, "holder": t.holder, "sector": t.sector, "row": t.row, "seat": t.seat}
         for t in sale.tickets
     ]
+    money = {
+        "total_cents": sale.total_cents,
+        "vat_cents": sale.vat_cents,
+        "change_cents": sale.change_cents,
+    }
     if as_json:
-        emit_json({"tickets": tickets, "pin": sale.pin, "seq": sale.seq})
+        emit_json({"tickets": tickets, "pin": sale.pin, "seq": sale.seq, **money})
         return
-    click.echo(f"PIN {sale.pin} redeemed: {len(tickets)} ticket(s) (event seq {sale.seq})")
+    click.echo(
+        f"PIN {sale.pin} redeemed: {len(tickets)} ticket(s) (event seq {sale.seq}); total "
+        f"{sale.total_cents / 100:.2f} (VAT {sale.vat_cents / 100:.2f})"
+        + (f", change {sale.change_cents / 100:.2f}" if sale.payment["method"] == "cash" else "")
+    )
     for t in tickets:
         click.echo(
             f"  {t['barcode']}  {t['holder']}  sector {t['sector']} row {t['row']} seat {t['seat']}"
         )
+
+
+@device.command("reprint-ticket")
+@click.argument("barcode")
+@click.option("--reason", required=True, help="Why the ticket is printed again (logged).")
+@click.option(
+    "--document",
+    "document_type",
+    required=True,
+    metavar="TYPE",
+    help="The holder's identity document, checked again: id_card | passport | "
+    "driving_licence | residence_permit.",
+)
+@click.option(
+    "--printer",
+    "printer_spec",
+    default=None,
+    metavar="SPEC",
+    help="dummy | file:PATH | usb:VID:PID | network:HOST[:PORT] | serial:DEV. "
+    "Default: show the copy here.",
+)
+@home_option
+@json_option
+def reprint_ticket_cmd(
+    barcode: str,
+    reason: str,
+    document_type: str,
+    printer_spec: str | None,
+    home_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Emergency reprint of a petrol ticket issued at this kiosk: logged first (with the
+    reason and the document checked), then printed marked REPRINT."""
+    from fieldpass.drivers.errors import DriverError
+    from fieldpass.drivers.printers import render_text
+    from fieldpass.kiosk.app import build_printer
+    from fieldpass.kiosk.tickets import sale_reference, ticket_document
+
+    try:
+        printer = build_printer(printer_spec)
+    except DriverError as exc:
+        raise CliError(exc.message) from exc
+    ctx = _open(DeviceHome.resolve(home_dir))
+    try:
+        if ctx.identity.role != "petrol":
+            raise CliError(f"device {ctx.identity.device_id} is a {ctx.identity.role}, not petrol")
+        copy = ctx.petrol.record_reprint(
+            barcode, reason=reason, identity_verified=True, document_type=document_type
+        )
+        match = ctx.petrol.match_info()
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        ctx.close()
+    document = ticket_document(
+        copy.ticket,
+        match=match.name,
+        reference=sale_reference(copy.sale_seq, copy.pin),
+        kickoff_ms=match.kickoff_ms,
+        reprint=True,
+    )
+    if printer is not None:
+        try:
+            printer.open()
+            printer.print_document(document)
+        except DriverError as exc:
+            raise CliError(
+                f"reprint logged (event seq {copy.seq}) but not printed: {exc.message}"
+            ) from exc
+        finally:
+            printer.close()
+    if as_json:
+        emit_json({"barcode": copy.ticket.barcode, "seq": copy.seq, "printed": bool(printer)})
+        return
+    if printer is None:
+        click.echo(render_text(document, 48))
+    click.echo(f"ticket {copy.ticket.barcode} reprinted (logged as event seq {copy.seq})")
+
+
+def _raffle_status_json(raffle: Any) -> dict[str, Any]:
+    return {
+        "raffle_id": raffle.raffle_id,
+        "raffle": raffle.raffle_name,
+        "raffle_state": raffle.state,
+        "sales_end": to_iso(raffle.sales_end),
+        "remaining": raffle.remaining,
+        "allocated": raffle.allocated,
+        "low": raffle.low,
+        "orders": raffle.totals.orders,
+        "raffle_tickets": raffle.totals.tickets,
+        "cash_cents": raffle.totals.cash_cents,
+        "card_cents": raffle.totals.card_cents,
+        "voided_orders": raffle.totals.voided_orders,
+        "closed": raffle.closed,
+        "can_sell": raffle.can_sell,
+        "cannot_sell": raffle.cannot_sell_reason,
+    }
 
 
 @device.command("status")
@@ -247,6 +372,7 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
     ctx = _open(home, require_approved=False)
     try:
         status = ctx.store.status()
+        raffle = ctx.raffle.status() if ctx.identity.role == "rsu" else None
     finally:
         ctx.close()
     identity = ctx.identity
@@ -272,6 +398,8 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
         "gate_id": identity.gate_id,
         "tickets": status.tickets,
     }
+    if raffle is not None:
+        data.update(_raffle_status_json(raffle))
     if as_json:
         emit_json(data)
         return
@@ -295,16 +423,36 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
     help="Receipt printer for the shift report (F6): dummy | file:PATH | usb:VID:PID | "
     "network:HOST[:PORT] | serial:DEV, options after '?'. Default: none.",
 )
-def run_cmd(home_dir: str | None, scanner: str, printer_spec: str | None) -> None:
-    """Open the kiosk app of this device's role: the petrol kiosk or the gate."""
+@click.option(
+    "--reservation-minutes",
+    type=click.IntRange(1, 60),
+    default=None,
+    help="Petrol kiosk: minutes seats stay reserved while a sale is completed (kept for "
+    "later runs; default 5).",
+)
+def run_cmd(
+    home_dir: str | None,
+    scanner: str,
+    printer_spec: str | None,
+    reservation_minutes: int | None,
+) -> None:
+    """Open the kiosk app of this device's role: the petrol kiosk, the RSU or the gate."""
     from fieldpass.drivers.errors import DriverError
 
     ctx = _open(DeviceHome.resolve(home_dir))
     try:
+        if reservation_minutes is not None:
+            if ctx.identity.role != "petrol":
+                raise CliError("--reservation-minutes is a petrol kiosk setting")
+            ctx.petrol.set_reservation_minutes(reservation_minutes)
         if ctx.identity.role == "petrol":
             from fieldpass.kiosk.petrol_app import run_petrol_app
 
             run_petrol_app(ctx, printer_spec)
+        elif ctx.identity.role == "rsu":
+            from fieldpass.kiosk.rsu_app import run_rsu_app
+
+            run_rsu_app(ctx, printer_spec)
         else:
             from fieldpass.kiosk.app import run_gate_app
 
@@ -313,6 +461,266 @@ def run_cmd(home_dir: str | None, scanner: str, printer_spec: str | None) -> Non
         raise CliError(exc.message) from exc
     finally:
         ctx.close()
+
+
+# -- raffle sale unit (RSU) ---------------------------------------------------------------
+
+
+def _open_rsu(home_dir: str | None) -> DeviceContext:
+    ctx = _open(DeviceHome.resolve(home_dir))
+    if ctx.identity.role != "rsu":
+        ctx.close()
+        raise CliError(f"device {ctx.identity.device_id} is a {ctx.identity.role}, not an RSU")
+    return ctx
+
+
+def _raffle_package(ctx: DeviceContext, name: str) -> Any:
+    """The package on sale whose name (case-insensitive) or id is ``name``."""
+    packages = ctx.raffle.status().packages
+    wanted = " ".join(name.split()).casefold()
+    found = [p for p in packages if p.id == name or " ".join(p.name.split()).casefold() == wanted]
+    if len(found) != 1:
+        on_sale = ", ".join(repr(p.name) for p in packages) or "none"
+        raise CliError(f"no package named {name!r} is on sale here (packages: {on_sale})")
+    return found[0]
+
+
+def _receipt_layout() -> Any:
+    """The receipt layout of the kiosk (imported only when printing)."""
+    try:
+        from fieldpass.kiosk.raffle_receipt import raffle_receipt_document
+    except ImportError as exc:
+        raise CliError(f"the raffle receipt layout is not available: {exc}") from exc
+    return raffle_receipt_document
+
+
+def _print_receipt(
+    printer_spec: str | None, layout: Any, receipt: Any, *, preview_to_stderr: bool = False
+) -> str | None:
+    """Print the receipt (or show it as text without a printer: on stderr when stdout
+    carries JSON); the failure, if any."""
+    from fieldpass.drivers.errors import DriverError
+    from fieldpass.drivers.printers import make_printer, render_text
+
+    try:
+        document = layout(receipt)
+        if printer_spec is None:
+            click.echo(render_text(document), err=preview_to_stderr)
+            return None
+        with make_printer(printer_spec) as printer:
+            printer.print_document(document)
+    except DriverError as exc:
+        return exc.message
+    return None
+
+
+def _reprint_hint(validation_number: str) -> str:
+    return f"fieldpass device reprint {validation_number} --reason 'print failed' --printer SPEC"
+
+
+def _receipt_json(sale_seq: int, receipt: Any) -> dict[str, Any]:
+    return {
+        "validation_number": receipt.validation_number,
+        "validation_display": format_validation_number(receipt.validation_number),
+        "draw_numbers": receipt.draw_numbers,
+        "order_id": receipt.order_id,
+        "package": receipt.package_name,
+        "price_cents": receipt.price_cents,
+        "payment_method": receipt.payment_method,
+        "tendered_cents": receipt.tendered_cents,
+        "change_cents": receipt.change_cents,
+        "sold_at": to_iso(receipt.sold_at),
+        "voided": receipt.voided,
+        "copy_number": receipt.copy_number,
+        "seq": sale_seq,
+    }
+
+
+printer_option = click.option(
+    "--printer",
+    "printer_spec",
+    default=None,
+    metavar="SPEC",
+    help="Receipt printer: dummy | file:PATH | usb:VID:PID | network:HOST[:PORT] | "
+    "serial:DEV, options after '?'.",
+)
+operator_option = click.option("--operator", default="", help="Who is selling (logged).")
+
+
+@device.command("sell")
+@click.option("--package", "package_name", required=True, help="Package name, e.g. '3 for 10'.")
+@click.option("--customer", default=None, help="Customer name (optional).")
+@click.option("--phone", default=None, help="Customer phone (optional).")
+@click.option("--cash", "cash", default=None, help="Cash tendered, e.g. 20 or 20.00.")
+@click.option("--card", "card", default=None, help="Card payment: the POS reference.")
+@operator_option
+@printer_option
+@home_option
+@json_option
+def sell_cmd(
+    package_name: str,
+    customer: str | None,
+    phone: str | None,
+    cash: str | None,
+    card: str | None,
+    operator: str,
+    printer_spec: str | None,
+    home_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Sell one raffle package at this RSU (works offline); prints the receipt with --printer."""
+    if (cash is None) == (card is None):
+        raise CliError("pay with exactly one of --cash AMOUNT or --card REF")
+    cash_cents = parse_cash(cash) if cash is not None else None
+    layout = _receipt_layout() if printer_spec is not None else None
+    ctx = _open_rsu(home_dir)
+    try:
+        package = _raffle_package(ctx, package_name)
+        sale = ctx.raffle.sell(
+            package.id,
+            cash_tendered_cents=cash_cents,
+            card_reference=card,
+            customer_name=customer,
+            customer_phone=phone,
+            operator=operator,
+        )
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        ctx.close()
+    receipt = sale.receipt
+    failure = _print_receipt(printer_spec, layout, receipt) if layout is not None else None
+    if as_json:
+        emit_json({**_receipt_json(sale.seq, receipt), "print_error": failure})
+    else:
+        numbers = ", ".join(str(n) for n in receipt.draw_numbers)
+        click.echo(
+            f"sold {receipt.package_name}: numbers {numbers}; validation "
+            f"{format_validation_number(receipt.validation_number)}"
+        )
+        if receipt.change_cents is not None:
+            click.echo(f"change: {receipt.change_cents / 100:.2f}")
+    if failure is not None:
+        raise CliError(
+            f"printing failed ({failure}); the sale is valid, reprint with: "
+            + _reprint_hint(receipt.validation_number)
+        )
+
+
+@device.command("void")
+@click.argument("validation")
+@click.option("--reason", required=True, help="Why the order is voided (logged).")
+@operator_option
+@home_option
+@json_option
+def void_cmd(
+    validation: str, reason: str, operator: str, home_dir: str | None, as_json: bool
+) -> None:
+    """Void a whole raffle order; its numbers are never sold again."""
+    ctx = _open_rsu(home_dir)
+    try:
+        voided = ctx.raffle.void(validation, reason, operator)
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        ctx.close()
+    receipt = voided.receipt
+    if as_json:
+        emit_json({**_receipt_json(voided.seq, receipt), "reason": receipt.void_reason})
+        return
+    numbers = ", ".join(str(n) for n in receipt.draw_numbers)
+    click.echo(
+        f"voided order {format_validation_number(receipt.validation_number)} "
+        f"(numbers {numbers}): {receipt.void_reason}"
+    )
+
+
+@device.command("reprint")
+@click.argument("validation")
+@click.option("--reason", required=True, help="Why the receipt is printed again (logged).")
+@operator_option
+@printer_option
+@home_option
+@json_option
+def reprint_cmd(
+    validation: str,
+    reason: str,
+    operator: str,
+    printer_spec: str | None,
+    home_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Print a raffle receipt again, marked REPRINT (logged before it prints); without
+    --printer the copy is shown as text."""
+    layout = _receipt_layout()
+    ctx = _open_rsu(home_dir)
+    try:
+        receipt = ctx.raffle.record_reprint(validation, reason, operator)
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        ctx.close()
+    failure = _print_receipt(printer_spec, layout, receipt, preview_to_stderr=as_json)
+    if as_json:
+        emit_json({**_receipt_json(0, receipt), "print_error": failure})
+    elif printer_spec is not None and failure is None:
+        click.echo(f"printed copy {receipt.copy_number} on {printer_spec}")
+    if failure is not None:
+        raise CliError(
+            f"printing failed ({failure}); the reprint was logged, try again with: "
+            + _reprint_hint(receipt.validation_number)
+        )
+
+
+@device.command("close")
+@operator_option
+@home_option
+@json_option
+def close_cmd(operator: str, home_dir: str | None, as_json: bool) -> None:
+    """End this RSU's sales in its raffle: sync, record the close, sync again, and say
+    whether every sale reached the server."""
+    ctx = _open_rsu(home_dir)
+    try:
+        before = ctx.sync.sync_once()
+        waiting = ctx.store.status().unsynced
+        closing = ctx.raffle.close(operator)
+        after = ctx.sync.sync_once()
+        unsynced = ctx.store.status().unsynced
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        ctx.close()
+    uploaded = after.error is None and unsynced == 0
+    error = after.error or before.error
+    if as_json:
+        emit_json(
+            {
+                "raffle_id": closing.raffle_id,
+                "seq": closing.seq,
+                "orders": closing.orders,
+                "closed_at": to_iso(closing.closed_at),
+                "already_closed": closing.already,
+                "unsynced_before_close": waiting,
+                "unsynced": unsynced,
+                "uploaded": uploaded,
+                "sync_error": error,
+            }
+        )
+    else:
+        click.echo(f"before closing: {waiting} event(s) not yet on the server")
+        verb = "was already closed" if closing.already else "closed"
+        click.echo(
+            f"raffle {closing.raffle_id} {verb} on this RSU: {closing.orders} order(s), "
+            f"close event seq {closing.seq}"
+        )
+        if uploaded:
+            click.echo("every sale and the close have reached the server")
+    if not uploaded:
+        raise CliError(
+            f"NOT uploaded: {unsynced} event(s) have not reached the server"
+            + (f" ({error})" if error else "")
+            + "; run: fieldpass device sync when online"
+        )
 
 
 @device.command("scanners")

@@ -12,6 +12,7 @@ from fieldpass.device.gate import GateService
 from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import DeviceIdentity, load_holders_key, load_key
 from fieldpass.device.petrol import PetrolService
+from fieldpass.device.raffle import RaffleService
 from fieldpass.device.store import Store
 from fieldpass.device.sync_client import SyncClient
 from fieldpass.sync.clock import Clock, system_clock
@@ -26,6 +27,7 @@ class DeviceContext:
     gate: GateService
     sync: SyncClient
     petrol: PetrolService
+    raffle: RaffleService
 
     def close(self) -> None:
         self.sync.close()
@@ -61,7 +63,7 @@ def open_device(
     store = Store.open(home.store_path, clock)
     store.device_id = identity.device_id
     if identity.status == "approved":
-        store.ensure_assignment(identity.event_id, identity.gate_id)
+        store.ensure_assignment(identity.event_id, identity.gate_id, identity.raffle_id)
     gate = GateService(store, identity, key, clock, debounce_ms)
     sync = SyncClient(store, identity, key, http=http, clock=clock)
     holders_key = None
@@ -72,4 +74,5 @@ def open_device(
             store.close()
             raise exc
     petrol = PetrolService(store, identity, key, clock, holders_key=holders_key)
-    return DeviceContext(home, identity, key, store, gate, sync, petrol)
+    raffle = RaffleService(store, identity, key, clock)
+    return DeviceContext(home, identity, key, store, gate, sync, petrol, raffle)

@@ -148,6 +148,7 @@ def refresh_enrollment(
             organization_id=answer.organization_id,
             event_id=answer.event_id,
             gate_id=answer.gate_id,
+            raffle_id=answer.raffle_id,
             certificate=answer.certificate,
             server_public_key=answer.server_public_key,
             role=answer.role,

@@ -33,6 +33,7 @@ class DeviceIdentity:
     server_public_key: str | None = None
     code: str | None = None  # enrollment code the admin approves
     public_key: str | None = None
+    raffle_id: str | None = None  # an RSU's raffle (from the approval)
 
     @classmethod
     def load(cls, path: Path) -> DeviceIdentity:

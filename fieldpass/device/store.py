@@ -19,6 +19,12 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldpass.device.errors import DeviceError
+from fieldpass.device.raffle_store import (
+    RAFFLE_ENTITIES,
+    RAFFLE_MIGRATION,
+    RAFFLE_PULLED_TABLES,
+    apply_raffle_run,
+)
 from fieldpass.sync.clock import Clock, system_clock
 from fieldpass.sync.events import GENESIS_HASH, Event, build_event
 from fieldpass.sync.messages import Change
@@ -151,6 +157,34 @@ MIGRATIONS: list[str] = [
     );
     CREATE UNIQUE INDEX petrol_tickets_seat ON petrol_tickets (event_id, sector, "row", seat);
     """,
+    # raffle sale unit: the pulled raffle slice and the orders sold here (raffle_store.py)
+    RAFFLE_MIGRATION,
+    # petrol: seat prices of a block (VAT included), reservations with expiry and the seats
+    # they hold (one hold per seat: two reservations never take one seat), what a ticket
+    # needs to be reprinted (holder name, purged after the match; document checked; price)
+    """
+    ALTER TABLE seat_blocks ADD COLUMN price_cents INTEGER;
+    ALTER TABLE seat_blocks ADD COLUMN vat_percent TEXT;
+    CREATE TABLE petrol_reservations (
+        id TEXT PRIMARY KEY, seq INTEGER NOT NULL, pin_id TEXT NOT NULL, pin TEXT NOT NULL,
+        event_id TEXT, seats TEXT NOT NULL, reserved_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL, status TEXT NOT NULL
+            CHECK (status IN ('ACTIVE', 'SOLD', 'EXPIRED', 'CANCELLED')),
+        ended_at INTEGER, end_seq INTEGER
+    );
+    CREATE INDEX petrol_reservations_active ON petrol_reservations (status, expires_at);
+    CREATE TABLE petrol_seat_holds (
+        event_id TEXT, sector TEXT NOT NULL, "row" TEXT NOT NULL, seat TEXT NOT NULL,
+        reservation_id TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX petrol_seat_holds_seat
+        ON petrol_seat_holds (event_id, sector, "row", seat);
+    ALTER TABLE petrol_sales ADD COLUMN reservation_id TEXT;
+    ALTER TABLE petrol_tickets ADD COLUMN holder TEXT;
+    ALTER TABLE petrol_tickets ADD COLUMN document_type TEXT;
+    ALTER TABLE petrol_tickets ADD COLUMN price_cents INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE petrol_tickets ADD COLUMN vat_percent TEXT;
+    """,
 ]
 
 #: Meta keys.
@@ -264,7 +298,7 @@ _PIN_UPSERT = (
 )
 _BLOCK_UPSERT = (
     "INSERT OR REPLACE INTO seat_blocks (id, event_id, sector, rows_spec, seats_spec, status,"
-    " seat_count) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " seat_count, price_cents, vat_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SEAT_UPSERT = (
     'INSERT OR REPLACE INTO seats (id, block_id, event_id, sector, "row", seat, status)'
@@ -280,6 +314,7 @@ PULLED_TABLES = (
     "petrol_pins",
     "seat_blocks",
     "seats",
+    *RAFFLE_PULLED_TABLES,
 )
 
 
@@ -390,6 +425,8 @@ def _block_row(c: Change) -> tuple:
         _text(d.get("seats")),
         status,
         _int_or_none(d.get("seat_count")),
+        _int_or_none(d.get("price_cents")),  # VAT included; None: not priced by the server
+        d.get("vat_percent") if isinstance(d.get("vat_percent"), str) else None,
     )
 
 
@@ -591,6 +628,8 @@ class Store:
                 conn.executemany(_SEAT_UPSERT, rows)
             else:  # went back from the kiosk's block: no longer the kiosk's to sell
                 conn.executemany("DELETE FROM seats WHERE id = ?", [(c.key,) for c in run])
+        elif entity in RAFFLE_ENTITIES:
+            apply_raffle_run(conn, entity, op, run)
         # other entities (device, admission tombstones): nothing a device keeps
 
     def reset_pulled_data(self) -> None:
@@ -608,10 +647,14 @@ class Store:
             conn.executemany(_ADMISSION_INSERT, own)
             conn.execute("DELETE FROM meta WHERE key IN (?, ?)", (CURSOR, EPOCH))
 
-    def ensure_assignment(self, event_id: str | None, gate_id: str | None) -> bool:
+    def ensure_assignment(
+        self, event_id: str | None, gate_id: str | None, raffle_id: str | None = None
+    ) -> bool:
         """Drop pulled data if the device was re-assigned (its cursor belongs to another
-        slice); returns True when it did."""
+        slice); returns True when it did. An RSU has a raffle and no event."""
         assignment = f"{event_id or ''}/{gate_id or ''}"
+        if raffle_id:
+            assignment += f"/raffle:{raffle_id}"
         previous = self.get_meta(ASSIGNMENT)
         if previous == assignment:
             return False
@@ -755,7 +798,7 @@ class Store:
 
     def sellable_seats(self, event_id: str | None) -> list[SeatRecord]:
         """Unsold seats of this kiosk's ACTIVE blocks of ``event_id`` (never one this
-        kiosk already sold, whatever a later pull said about it)."""
+        kiosk already sold, whatever a later pull said about it, nor one a reservation holds)."""
         return [
             SeatRecord(*row)
             for row in self.conn.execute(
@@ -763,7 +806,9 @@ class Store:
                 " JOIN seat_blocks b ON b.id = s.block_id"
                 " WHERE b.status = 'ACTIVE' AND s.status = 'ALLOCATED' AND s.event_id IS ?"
                 " AND NOT EXISTS (SELECT 1 FROM petrol_tickets t WHERE t.event_id IS s.event_id"
-                ' AND t.sector = s.sector AND t."row" = s."row" AND t.seat = s.seat)',
+                ' AND t.sector = s.sector AND t."row" = s."row" AND t.seat = s.seat)'
+                " AND NOT EXISTS (SELECT 1 FROM petrol_seat_holds h WHERE h.event_id IS"
+                ' s.event_id AND h.sector = s.sector AND h."row" = s."row" AND h.seat = s.seat)',
                 (event_id,),
             )
         ]

@@ -22,6 +22,8 @@ from fieldpass.server.api import (
     events,
     health,
     petrol,
+    raffle_results,
+    raffles,
     reports,
     seats,
     sync,
@@ -115,13 +117,42 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/events/{event_id}/tickets/signed", tickets.SignedTicketResource)
     route("/v1/events/{event_id}/tickets/{barcode}/revoke", tickets.TicketRevokeResource)
     route("/v1/events/{event_id}/reports/attendance", reports.AttendanceResource)
+    route("/v1/events/{event_id}/reports/petrol", reports.PetrolReportResource)
     route("/v1/events/{event_id}/pins", petrol.PinsResource)
     route("/v1/events/{event_id}/pins/import", petrol.PinImportResource)
     route("/v1/pins/{pin}/cancel", petrol.PinCancelResource)
     route("/v1/events/{event_id}/petrol-deeplink", petrol.DeeplinkResource)
+    route("/v1/integration-tokens", petrol.IntegrationTokensResource)
+    route("/v1/integration-tokens/{token_id}/revoke", petrol.IntegrationTokenRevokeResource)
+    route("/v1/integration/pins", petrol.IntegrationPinsResource)
+    route("/v1/integration/pins/{pin_id}", petrol.IntegrationPinResource)
     route("/v1/events/{event_id}/sectors", seats.SectorsResource)
     route("/v1/events/{event_id}/seat-blocks", seats.SeatBlocksResource)
     route("/v1/seat-blocks/{block_id}/return", seats.SeatBlockReturnResource)
+    route("/v1/raffles", raffles.RafflesResource)
+    route("/v1/raffles/{raffle_id}", raffles.RaffleResource)
+    route("/v1/raffles/{raffle_id}/packages", raffles.RafflePackagesResource)
+    route("/v1/raffles/{raffle_id}/prizes", raffles.RafflePrizesResource)
+    route("/v1/raffles/{raffle_id}/configure", raffles.RaffleConfigureResource)
+    route("/v1/raffles/{raffle_id}/allocations", raffles.RaffleAllocationsResource)
+    route(
+        "/v1/raffles/{raffle_id}/allocations/{allocation_id}/deallocate",
+        raffles.RaffleDeallocateResource,
+    )
+    route("/v1/raffles/{raffle_id}/exceptions", raffles.RaffleExceptionsResource)
+    route("/v1/raffles/{raffle_id}/activate", raffles.RaffleActivateResource)
+    route("/v1/raffles/{raffle_id}/commit-seed", raffles.RaffleCommitSeedResource)
+    route("/v1/raffles/{raffle_id}/close", raffles.RaffleCloseResource)
+    route("/v1/raffles/{raffle_id}/suspend", raffles.RaffleSuspendResource)
+    route("/v1/raffles/{raffle_id}/resume", raffles.RaffleResumeResource)
+    route("/v1/raffles/{raffle_id}/cancel", raffles.RaffleCancelResource)
+    route("/v1/raffles/{raffle_id}/reconciliation", raffle_results.ReconciliationResource)
+    route("/v1/raffles/{raffle_id}/confirm", raffle_results.ConfirmResource)
+    route("/v1/raffles/{raffle_id}/draw", raffle_results.DrawResource)
+    route("/v1/raffles/{raffle_id}/draw/export", raffle_results.DrawExportResource)
+    route("/v1/raffles/{raffle_id}/reports/{kind}", raffle_results.RaffleReportResource)
+    route("/v1/raffle-orders/{validation}", raffle_results.RaffleOrderResource)
+    route("/v1/raffle-orders/{validation}/claim", raffle_results.RaffleOrderClaimResource)
     route("/v1/devices", devices.DevicesResource)
     route("/v1/devices/approve", devices.DeviceApproveResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)

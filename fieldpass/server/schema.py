@@ -108,6 +108,9 @@ events = sa.Table(
     sa.Column("ticket_private_key", sa.String(64), nullable=False),
     sa.Column("ticket_public_key", sa.String(64), nullable=False),
     sa.Column("created_at", Ms, nullable=False),
+    # VAT included in the event's ticket prices, in hundredths of a percent (2500 = 25.00%,
+    # the Croatian PDV rate); set per event at creation (seed fee_configurations).
+    sa.Column("vat_basis_points", sa.Integer, nullable=False, server_default="2500"),
 )
 
 gates = sa.Table(
@@ -126,6 +129,9 @@ sectors = sa.Table(
     _serial(),
     sa.Column("event_id", sa.String(36), sa.ForeignKey("events.id"), nullable=False),
     sa.Column("code", sa.String(50), nullable=False),
+    # The sector's price for this event (seed match_sectors.price_category_id). No foreign
+    # key: SQLite could only add one by rebuilding ``sectors``, which seats refer to.
+    sa.Column("price_category_id", sa.String(36)),
     sa.UniqueConstraint("event_id", "code"),
 )
 
@@ -419,9 +425,78 @@ petrol_sales = sa.Table(
     sa.Column("barcodes", sa.Text, nullable=False),  # JSON list
     sa.Column("sold_at", Ms, nullable=False),  # server-corrected device time
     sa.Column("received_at", Ms, nullable=False),
+    # The kiosk's reservation this sale completed (petrol_reservations.id), if reported.
+    sa.Column("reservation_id", sa.String(36)),
+    sa.Column("documents", sa.Text),  # JSON list: identity document type per ticket
+    # An admin's refund (a PIN redeemed twice): the sale's tickets are then REFUNDED.
+    sa.Column("refunded_at", Ms),
+    sa.Column("refunded_by", sa.String(36)),
+    sa.Column("refund_note", sa.String(500)),
     sa.UniqueConstraint("device_id", "seq"),
     sa.Index("ix_petrol_sales_pin", "pin_id"),
     sa.Index("ix_petrol_sales_event", "event_id"),
+)
+
+#: Seat reservations a petrol kiosk made for a PIN (seed E12 petrol_reservations), as the
+#: kiosk reports them: ``id`` is the kiosk's reservation id, ``device_id`` stands for the
+#: seed's staff_id (the kiosk), ``seats`` is a JSON list of {sector,row,seat}. The seats
+#: are held on the kiosk, from its own block; the server records what happened to them.
+#: ``pin_id`` carries no foreign key, like petrol_sales, so nothing a kiosk did is lost.
+petrol_reservations = sa.Table(
+    "petrol_reservations",
+    metadata,
+    _id(),
+    sa.Column("organization_id", sa.String(36), nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("pin_id", sa.String(36), nullable=False),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("seq", sa.BigInteger),  # the device event that reported the reservation
+    sa.Column("seats", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="RESERVED"),
+    sa.Column("reserved_at", Ms, nullable=False),  # server-corrected device times
+    sa.Column("expires_at", Ms, nullable=False),
+    sa.Column("identity_verified_at", Ms),
+    sa.Column("completed_at", Ms),
+    sa.Column("ended_at", Ms),  # cancelled or expired
+    sa.Column("cancellation_reason", sa.String(255)),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.CheckConstraint(
+        "status IN ('RESERVED', 'IDENTITY_VERIFIED', 'COMPLETED', 'CANCELLED', 'EXPIRED')",
+        name="status_values",
+    ),
+    sa.Index("ix_petrol_reservations_pin", "pin_id"),
+    sa.Index("ix_petrol_reservations_status", "status"),
+)
+
+#: Match-specific price categories (seed price_categories); a sector points at one.
+#: ``price_cents`` is the seed's DECIMAL price in cents (integers on both databases).
+price_categories = sa.Table(
+    "price_categories",
+    metadata,
+    _id(),
+    sa.Column("event_id", sa.String(36), sa.ForeignKey("events.id"), nullable=False),  # match
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("price_cents", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="EUR"),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.UniqueConstraint("event_id", "name"),
+)
+
+#: Organization-scoped tokens for the mobile app's backend (creates PINs); only the
+#: SHA-256 of a token is stored, like admin and device tokens.
+integration_tokens = sa.Table(
+    "integration_tokens",
+    metadata,
+    _id(),
+    sa.Column("organization_id", sa.String(36), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_by", sa.String(36), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("last_used_at", Ms),
+    sa.Column("revoked_at", Ms),
+    sa.Column("revoked_by", sa.String(36)),
+    sa.Index("ix_integration_tokens_org", "organization_id"),
 )
 
 
@@ -836,13 +911,23 @@ rsu_allocations = sa.Table(
     sa.Column("deallocated_at", Ms),
     sa.Column("deallocated_by", sa.String(36)),
     sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.UniqueConstraint("raffle_event_id", "start_number", "end_number"),
     sa.CheckConstraint("end_number >= start_number", name="number_range"),
     sa.CheckConstraint(
         "tickets_sold + tickets_voided <= (end_number - start_number + 1)",
         name="allocation_counts",
     ),
     sa.Index("ix_rsu_allocation_raffle_rsu", "raffle_event_id", "rsu_id"),
+)
+# The seed's UNIQUE (raffle_event_id, start_number, end_number), narrowed to active
+# allocations: a range returned by deallocation can be allocated again with the same bounds.
+sa.Index(
+    "ux_rsu_allocation_active_range",
+    rsu_allocations.c.raffle_event_id,
+    rsu_allocations.c.start_number,
+    rsu_allocations.c.end_number,
+    unique=True,
+    sqlite_where=rsu_allocations.c.is_active,
+    postgresql_where=rsu_allocations.c.is_active,
 )
 
 customers = sa.Table(

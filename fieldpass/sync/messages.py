@@ -62,6 +62,13 @@ PROBLEM_STATUS: dict[str, int] = {
     "pin_space_full": 409,
     "seat_conflict": 409,
     "device_not_usable": 409,
+    # raffles (admin API)
+    "range_taken": 409,
+    "reconciliation_blocked": 409,
+    "not_drawn": 409,
+    "nothing_to_claim": 409,
+    "already_claimed": 409,
+    "claim_expired": 409,
     "key_missing": 503,
     "key_mismatch": 500,
 }

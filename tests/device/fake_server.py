@@ -40,6 +40,8 @@ class FakeServer:
     offline: bool = False
     pull_calls: int = 0
     fail_pull_after: int | None = None  # raise a transport error on this pull call
+    role: str = "gate"  # what the approval says the device is
+    raffle_id: str | None = None  # an RSU's raffle, in the approval
 
     @property
     def accepted_seq(self) -> int:
@@ -79,11 +81,12 @@ class FakeServer:
             body = EnrollStatusResponse(
                 status=state,
                 device_id=self.device_id,
-                role="gate",
+                role=self.role,
                 name="North 1",
                 organization_id="org-1" if self.approved else None,
-                event_id="ev-1" if self.approved else None,
-                gate_id="gate-north" if self.approved else None,
+                event_id="ev-1" if self.approved and self.role != "rsu" else None,
+                gate_id="gate-north" if self.approved and self.role == "gate" else None,
+                raffle_id=self.raffle_id if self.approved else None,
                 token=self.token if state == "approved" else None,
             )
             return httpx.Response(200, content=messages.encode(body))

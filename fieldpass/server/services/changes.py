@@ -16,6 +16,8 @@ tombstones, admissions; also what any role other than petrol pulls, as before),
 ``device_audience(id)`` = one device only (a petrol kiosk's seat blocks and seats, and
 the PINs whose holders are sealed for it). A petrol device never sees the gate slice and
 a gate never sees a petrol kiosk's data, so no PIN holder data can reach a gate.
+A raffle's changes carry ``event_id`` = the raffle id; an RSU pulls its raffle's with
+audience ``None`` (every RSU of the raffle) or its own ``device_audience``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class NewChange:
 AUDIENCE_ALL: str | None = None
 AUDIENCE_GATE = "gate"
 PETROL_ROLE = "petrol"
+RSU_ROLE = "rsu"
 
 
 def device_audience(device_id: str) -> str:
@@ -51,7 +54,7 @@ def device_audience(device_id: str) -> str:
 def audience_filter(device: Any) -> sa.ColumnElement[bool]:
     """The pull's WHERE clause on ``changes.audience`` for this device's role."""
     audience = schema.changes.c.audience
-    if getattr(device, "role", None) == PETROL_ROLE:
+    if getattr(device, "role", None) in (PETROL_ROLE, RSU_ROLE):
         mine = audience == device_audience(device.id)
     else:
         mine = audience == AUDIENCE_GATE

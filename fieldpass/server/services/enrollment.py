@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fieldpass.server import schema
 from fieldpass.server.db import reading, server_signing_key
 from fieldpass.server.errors import ApiError, not_found
-from fieldpass.server.services import changes, pins
+from fieldpass.server.services import changes, pins, raffles
 from fieldpass.server.services.auth import new_token, token_hash
 from fieldpass.server.services.common import audit, clean_text
 from fieldpass.server.services.events import require_event
@@ -135,6 +135,7 @@ def enroll_status(
             "organization_id": device.organization_id,
             "event_id": device.event_id,
             "gate_id": device.gate_id,
+            "raffle_id": device.raffle_event_id,
         }
         if device.status == "approved":
             token = new_token()
@@ -162,6 +163,7 @@ def device_view(row: Any) -> dict[str, Any]:
         "organization_id": row.organization_id,
         "event_id": row.event_id,
         "gate_id": row.gate_id,
+        "raffle_id": row.raffle_event_id,
         "enrolled_at": to_iso(row.enrolled_at),
         "approved_at": to_iso(row.approved_at),
         "last_seen_at": to_iso(row.last_seen_at),
@@ -187,9 +189,12 @@ def list_devices(engine: sa.Engine, org_id: str) -> list[dict[str, Any]]:
 
 
 class ApproveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``event_id`` for a gate or petrol device, ``raffle_id`` (and no event) for an RSU."""
+
     code: str
-    event_id: str
+    event_id: str | None = None
     gate_id: str | None = None
+    raffle_id: str | None = None
 
 
 def approve(
@@ -210,6 +215,22 @@ def approve(
     code = normalise_code(body.code)
     d = schema.devices
     with engine.begin() as conn:
+        device = conn.execute(
+            sa.select(d).where(d.c.enroll_code == code, d.c.status == "pending").with_for_update()
+        ).first()
+        if device is None:
+            raise not_found(f"pending device with code {code[:16]!r}")
+        if device.role == changes.RSU_ROLE:
+            return _approve_rsu(conn, org_id, actor, device, body, now=now)
+        if body.raffle_id is not None:
+            raise ApiError(
+                "invalid",
+                f"device {device.name!r} is a {device.role}: give event_id, not raffle_id",
+            )
+        if body.event_id is None:
+            raise ApiError(
+                "invalid", f"device {device.name!r} is a {device.role}: event_id is required"
+            )
         require_event(conn, org_id, body.event_id)
         if body.gate_id is not None:
             gate = conn.execute(
@@ -219,11 +240,6 @@ def approve(
             ).first()
             if gate is None:
                 raise not_found(f"gate {body.gate_id[:40]!r} of this event")
-        device = conn.execute(
-            sa.select(d).where(d.c.enroll_code == code, d.c.status == "pending").with_for_update()
-        ).first()
-        if device is None:
-            raise not_found(f"pending device with code {code[:16]!r}")
         conn.execute(
             sa.update(d)
             .where(d.c.id == device.id)
@@ -253,6 +269,47 @@ def approve(
     return device_view(row)
 
 
+def _approve_rsu(
+    conn: sa.Connection, org_id: str, actor: str, device: Any, body: ApproveRequest, *, now: int
+) -> dict[str, Any]:
+    """An RSU joins a raffle: its ``rsu`` row (next free terminal number) and first slice."""
+    if body.event_id is not None or body.gate_id is not None:
+        raise ApiError(
+            "invalid", f"device {device.name!r} is an RSU: give raffle_id, not event_id/gate_id"
+        )
+    if body.raffle_id is None:
+        raise ApiError("invalid", f"device {device.name!r} is an RSU: raffle_id is required")
+    raffle = raffles.require_raffle(conn, org_id, body.raffle_id)
+    if raffle.state in ("completed", "cancelled"):
+        raise ApiError(
+            "invalid_transition", f"raffle {raffle.name!r} is {raffle.state}: it takes no RSU"
+        )
+    d = schema.devices
+    conn.execute(
+        sa.update(d)
+        .where(d.c.id == device.id)
+        .values(
+            status="approved",
+            organization_id=org_id,
+            raffle_event_id=raffle.id,
+            approved_at=now,
+        )
+    )
+    rsu = raffles.create_rsu(conn, org_id, actor, device, raffle.id, now=now)
+    initial = raffles.raffle_slice(conn, raffle.id, changes.device_audience(device.id))
+    changes.emit(conn, org_id, [*initial, raffles.rsu_change(raffle.id, rsu)], now)
+    audit(
+        conn,
+        org_id=org_id,
+        actor=actor,
+        action="device.approve",
+        subject=device.id,
+        at=now,
+        details={"raffle_id": raffle.id, "terminal_number": rsu.terminal_number},
+    )
+    return device_view(conn.execute(sa.select(d).where(d.c.id == device.id)).one())
+
+
 def revoke(
     engine: sa.Engine, org_id: str, actor: str, device_id: str, *, now: int
 ) -> dict[str, Any]:
@@ -280,6 +337,6 @@ def device_for_token(engine: sa.Engine, token: str) -> Any:
         raise ApiError("unauthorized", "unknown device token")
     if row.status == "revoked":
         raise ApiError("device_revoked", "this device has been revoked")
-    if row.status != "approved" or row.event_id is None:
+    if row.status != "approved" or (row.event_id is None and row.raffle_event_id is None):
         raise ApiError("forbidden", "this device is not approved")
     return row

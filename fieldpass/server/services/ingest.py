@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError
-from fieldpass.server.services import changes, conflicts, petrol_sales
+from fieldpass.server.services import changes, conflicts, petrol_events, raffle_ingest
 from fieldpass.server.services.common import audit, dumps, insert_rows
 from fieldpass.server.services.enrollment import check_protocol
 from fieldpass.server.services.tickets import ticket_change
@@ -40,7 +40,6 @@ from fieldpass.sync.events import GENESIS_HASH, ChainError, Event, verify_chain
 from fieldpass.sync.messages import MAX_PUSH_EVENTS, PushRequest, PushResponse
 from fieldpass.sync.payloads import (
     PayloadError,
-    PetrolSalePayload,
     ScanPayload,
     SessionPayload,
     validate_payload,
@@ -195,10 +194,12 @@ def _apply(
                 payloads.append(validate_payload(event.kind, event.payload))
             except PayloadError as exc:
                 raise ApiError("invalid_event", str(exc), seq=event.seq) from None
-            if event.kind == "petrol_sale" and locked.role != changes.PETROL_ROLE:
+            if petrol_events.is_petrol_event(payloads[-1]) and locked.role != changes.PETROL_ROLE:
                 raise ApiError(
-                    "invalid_event", "only a petrol kiosk records petrol sales", seq=event.seq
+                    "invalid_event", "only a petrol kiosk records petrol events", seq=event.seq
                 )
+            if raffle_ingest.is_raffle_event(payloads[-1]) and locked.role != changes.RSU_ROLE:
+                raise ApiError("invalid_event", "only an RSU records raffle events", seq=event.seq)
         raised = _store_and_apply(conn, locked, new, payloads, offset, received_at)
         accepted = new[-1].seq
     values: dict[str, Any] = {
@@ -210,6 +211,8 @@ def _apply(
     }
     if round_trip is not None:
         values["round_trip_ms"] = round_trip
+    if locked.role == changes.RSU_ROLE:
+        raffle_ingest.touch(conn, device.id, received_at)
     if new:
         values["last_hash"] = new[-1].hash
     conn.execute(sa.update(d).where(d.c.id == device.id).values(**values))
@@ -296,11 +299,17 @@ def _store_and_apply(
         ],
     )
     scans = [(e, p) for e, p in zip(new, payloads, strict=True) if isinstance(p, ScanPayload)]
-    sales = [(e, p) for e, p in zip(new, payloads, strict=True) if isinstance(p, PetrolSalePayload)]
+    petrol_items = [
+        (e, p) for e, p in zip(new, payloads, strict=True) if petrol_events.is_petrol_event(p)
+    ]
     raised = 0
-    if sales:
-        raised, sale_changes = petrol_sales.apply_sales(conn, device, sales, offset, received_at)
+    if petrol_items:
+        raised, sale_changes = petrol_events.apply(conn, device, petrol_items, offset, received_at)
         changes.emit(conn, org_id, sale_changes, received_at)
+    raffle_items = [
+        (e, p) for e, p in zip(new, payloads, strict=True) if raffle_ingest.is_raffle_event(p)
+    ]
+    raised += raffle_ingest.apply(conn, device, raffle_items, offset, received_at)
     for event, payload in zip(new, payloads, strict=True):
         if isinstance(payload, SessionPayload):
             _apply_session(conn, device, event, payload, offset)

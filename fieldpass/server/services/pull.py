@@ -15,7 +15,7 @@ from fieldpass.server import schema
 from fieldpass.server.db import get_meta, reading
 from fieldpass.server.errors import ApiError
 from fieldpass.server.services import pins
-from fieldpass.server.services.changes import PETROL_ROLE, audience_filter
+from fieldpass.server.services.changes import PETROL_ROLE, RSU_ROLE, audience_filter
 from fieldpass.sync.messages import MAX_PULL_LIMIT, make_cursor, parse_cursor
 
 
@@ -53,13 +53,15 @@ def pull(engine: sa.Engine, device: Any, cursor: str | None, limit: int, *, now:
         # Expired PINs become tombstones (changes) before the kiosk reads its slice.
         pins.sweep_expired(engine, device.organization_id, now)
     c = schema.changes
+    # An RSU's slice is its raffle's changes (changes.event_id = the raffle id).
+    scope = device.raffle_event_id if getattr(device, "role", None) == RSU_ROLE else device.event_id
     with reading(engine) as conn:
         epoch = get_meta(conn, "epoch") or ""
         if cursor_epoch != epoch:
             after = 0  # no cursor yet, or a cursor from before a restore: start over
         rows = conn.execute(
             sa.select(c.c.seq, c.c.entity, c.c.entity_key, c.c.op, c.c.data)
-            .where(c.c.event_id == device.event_id, c.c.seq > after, audience_filter(device))
+            .where(c.c.event_id == scope, c.c.seq > after, audience_filter(device))
             .order_by(c.c.seq)
             .limit(limit + 1)
         ).all()

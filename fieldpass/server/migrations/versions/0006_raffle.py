@@ -551,16 +551,17 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["rsu_id"], ["rsu.id"], name=op.f("fk_rsu_allocation_rsu_id_rsu")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rsu_allocation")),
-        sa.UniqueConstraint(
-            "raffle_event_id",
-            "start_number",
-            "end_number",
-            name=op.f("uq_rsu_allocation_raffle_event_id_start_number_end_number"),
-        ),
     )
     with op.batch_alter_table("rsu_allocation", schema=None) as batch_op:
         batch_op.create_index(
             "ix_rsu_allocation_raffle_rsu", ["raffle_event_id", "rsu_id"], unique=False
+        )
+        batch_op.create_index(
+            "ux_rsu_allocation_active_range",
+            ["raffle_event_id", "start_number", "end_number"],
+            unique=True,
+            sqlite_where=sa.text("is_active"),
+            postgresql_where=sa.text("is_active"),
         )
 
     op.create_table(
