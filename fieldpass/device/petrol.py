@@ -1,16 +1,21 @@
-"""PIN redemption at a petrol kiosk, offline: check the PIN, take seats, issue tickets.
+"""PIN redemption at a petrol kiosk, offline: check the PIN, hold seats, sell, reprint.
 
-One store transaction does everything a sale changes locally (PIN used, seats sold, the
-sale and its tickets recorded) together with its ``petrol_sale`` outbox event, so a
-sale is either entirely there (and will reach the server) or not at all. The rules
-shared with the server (barcodes, seat choice, the payload schema) live in
-``fieldpass.sync``.
+Every step is one store transaction that holds its local effects together with its
+outbox event, so a step is either entirely there (and will reach the server) or not at
+all: a reservation (``petrol_reservation``: seats held for a PIN while the attendant
+checks documents and takes payment), its end without a sale (``petrol_reservation_end``:
+expired or cancelled, the seats go back to the block), the sale (``petrol_sale``: PIN
+used, seats sold, tickets recorded) and an emergency reprint (``petrol_reprint``,
+committed before the copy prints). The rules shared with the server (barcodes, seat
+choice, the payload schema) live in ``fieldpass.sync``.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -27,10 +32,72 @@ from fieldpass.sync.payloads import (
     payload_dict,
     validate_payload,
 )
-from fieldpass.sync.petrol import choose_seats, ticket_barcode
+from fieldpass.sync.petrol import Seat, choose_seats, ticket_barcode
 from fieldpass.sync.pins import effective_status, is_pin
+from fieldpass.sync.seating import seat_sort_key
 
 MAX_REFERENCE_LENGTH = 64
+MAX_REASON_LENGTH = 255
+
+#: Identity documents an attendant may check, by the code recorded in events.
+DOCUMENT_TYPES: dict[str, str] = {
+    "id_card": "ID card",
+    "passport": "Passport",
+    "driving_licence": "Driving licence",
+    "residence_permit": "Residence permit",
+}
+
+#: Store meta key: minutes a reservation holds its seats before they return to the block.
+RESERVATION_MINUTES = "petrol_reservation_minutes"
+DEFAULT_RESERVATION_MINUTES = 5
+MAX_RESERVATION_MINUTES = 60
+
+#: A seat's price when its block came without one (a server that does not price seats
+#: yet); the VAT rate likewise. Prices are in cents with VAT included.
+UNPRICED_SEAT_CENTS = 0
+DEFAULT_VAT_PERCENT = "25.00"
+
+#: Holder data of a match is deleted this long after the match ended...
+HOLDER_DATA_GRACE_MS = 24 * 3_600_000
+#: ... and a match whose end is not known ends this long after kick-off.
+ASSUMED_MATCH_LENGTH_MS = 3 * 3_600_000
+
+
+def vat_percent_or_default(text: Any) -> str:
+    """The VAT rate as two-decimal text ("25.00"); the default when missing or malformed."""
+    try:
+        rate = Decimal(str(text))
+    except (InvalidOperation, ValueError):
+        return DEFAULT_VAT_PERCENT
+    if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(100):
+        return DEFAULT_VAT_PERCENT
+    return str(rate.quantize(Decimal("0.01")))
+
+
+def vat_part_cents(gross_cents: int, vat_percent: str) -> int:
+    """The VAT contained in a VAT-included price, rounded half up to the cent."""
+    rate = Decimal(vat_percent_or_default(vat_percent))
+    part = Decimal(gross_cents) * rate / (Decimal(100) + rate)
+    return int(part.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class PricedSeat:
+    """A seat of the kiosk's block and what it costs (VAT included)."""
+
+    sector: str
+    row: str
+    seat: str
+    price_cents: int = UNPRICED_SEAT_CENTS
+    vat_percent: str = DEFAULT_VAT_PERCENT
+
+    @property
+    def key(self) -> Seat:
+        return (self.sector, self.row, self.seat)
+
+    @property
+    def vat_cents(self) -> int:
+        return vat_part_cents(self.price_cents, self.vat_percent)
 
 
 @dataclass(frozen=True)
@@ -40,6 +107,13 @@ class IssuedTicket:
     sector: str
     row: str
     seat: str
+    price_cents: int = UNPRICED_SEAT_CENTS
+    vat_percent: str = DEFAULT_VAT_PERCENT
+    document_type: str = ""
+
+    @property
+    def vat_cents(self) -> int:
+        return vat_part_cents(self.price_cents, self.vat_percent)
 
 
 @dataclass(frozen=True)
@@ -51,6 +125,32 @@ class RedeemablePin:
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """Seats held for a PIN until ``expires_at`` (device clock, epoch ms)."""
+
+    id: str
+    seq: int  # outbox seq of its petrol_reservation event
+    pin: str
+    pin_id: str
+    event_id: str
+    seats: tuple[PricedSeat, ...]
+    reserved_at: int
+    expires_at: int
+    status: str = "ACTIVE"
+
+    @property
+    def total_cents(self) -> int:
+        return sum(seat.price_cents for seat in self.seats)
+
+    @property
+    def vat_cents(self) -> int:
+        return sum(seat.vat_cents for seat in self.seats)
+
+    def remaining_ms(self, now: int) -> int:
+        return max(self.expires_at - now, 0)
+
+
+@dataclass(frozen=True)
 class PetrolSale:
     pin: str
     pin_id: str
@@ -59,6 +159,48 @@ class PetrolSale:
     tickets: list[IssuedTicket]
     payment: dict[str, Any]
     sold_at: int
+    reservation_id: str | None = None
+
+    @property
+    def total_cents(self) -> int:
+        return int(self.payment["amount_cents"])
+
+    @property
+    def vat_cents(self) -> int:
+        return sum(ticket.vat_cents for ticket in self.tickets)
+
+    @property
+    def change_cents(self) -> int:
+        tendered = self.payment.get("tendered_cents")
+        return 0 if tendered is None else int(tendered) - self.total_cents
+
+
+@dataclass(frozen=True)
+class ReprintTicket:
+    """An issued ticket whose reprint was just recorded: what the copy shows."""
+
+    ticket: IssuedTicket
+    sale_seq: int
+    pin: str
+    event_id: str
+    seq: int  # outbox seq of the petrol_reprint event
+    reason: str
+
+
+@dataclass(frozen=True)
+class MatchInfo:
+    name: str
+    kickoff_ms: int | None
+    ends_ms: int | None
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """Holder data deleted by ``purge_holder_data``: of which matches, how many rows."""
+
+    events: list[str] = field(default_factory=list)
+    pins: int = 0
+    tickets: int = 0
 
 
 _REFUSED = {
@@ -67,8 +209,12 @@ _REFUSED = {
     "CANCELLED": ("pin_cancelled", "PIN {pin} was cancelled"),
 }
 
+_reservation_seats = msgspec.json.Decoder(list[dict[str, Any]])
 
-def _payment(cash_cents: int | None, card_ref: str | None) -> dict[str, Any]:
+
+def _payment(total_cents: int, cash_cents: int | None, card_ref: str | None) -> dict[str, Any]:
+    """Cash tendered (at least the total; change is the difference) or a card payment of
+    the total with its POS reference."""
     if (cash_cents is None) == (card_ref is None):
         raise DeviceError("invalid_payment", "pay either cash or card (with its POS reference)")
     if cash_cents is not None:
@@ -79,7 +225,13 @@ def _payment(cash_cents: int | None, card_ref: str | None) -> dict[str, Any]:
                 "invalid_payment",
                 f"the cash amount must be more than 0 and at most {MAX_SALE_CENTS / 100:.2f}",
             )
-        return {"method": "cash", "amount_cents": cash_cents, "tendered_cents": cash_cents}
+        if cash_cents < total_cents:
+            raise DeviceError(
+                "invalid_payment",
+                f"cash tendered {cash_cents / 100:.2f} is less than the total "
+                f"{total_cents / 100:.2f}",
+            )
+        return {"method": "cash", "amount_cents": total_cents, "tendered_cents": cash_cents}
     reference = (card_ref or "").strip()
     if not reference or len(reference) > MAX_REFERENCE_LENGTH or not reference.isprintable():
         raise DeviceError(
@@ -87,13 +239,44 @@ def _payment(cash_cents: int | None, card_ref: str | None) -> dict[str, Any]:
             f"a card payment needs the POS reference (1-{MAX_REFERENCE_LENGTH} printable "
             "characters)",
         )
-    return {"method": "card", "amount_cents": 0, "reference": reference}
+    return {"method": "card", "amount_cents": total_cents, "reference": reference}
 
 
 def _check_pin_format(pin: Any) -> None:
     if not isinstance(pin, str) or not is_pin(pin):
         shown = pin[:20] if isinstance(pin, str) else pin
         raise DeviceError("invalid_pin", f"a PIN is exactly 5 digits, got {shown!r}")
+
+
+def check_document_type(document_type: Any) -> str:
+    """The document code if it is one of ``DOCUMENT_TYPES``; DeviceError otherwise."""
+    if not isinstance(document_type, str) or document_type not in DOCUMENT_TYPES:
+        shown = document_type[:40] if isinstance(document_type, str) else document_type
+        raise DeviceError(
+            "invalid_document",
+            f"the identity document must be one of {', '.join(DOCUMENT_TYPES)}, got {shown!r}",
+        )
+    return document_type
+
+
+def _check_reason(reason: Any) -> str:
+    text = " ".join(reason.split()) if isinstance(reason, str) else ""
+    if not text or len(text) > MAX_REASON_LENGTH or not text.isprintable():
+        raise DeviceError(
+            "invalid_reason", f"a reprint needs a reason (1-{MAX_REASON_LENGTH} characters)"
+        )
+    return text
+
+
+def _seat_text(seat: Seat) -> str:
+    return f"{seat[0]}/{seat[1]}/{seat[2]}"
+
+
+def _validated(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    try:  # the server refuses what the schema refuses: never queue such an event
+        return payload_dict(validate_payload(kind, payload))
+    except PayloadError as exc:
+        raise DeviceError(f"invalid_{kind.removeprefix('petrol_')}", str(exc)) from None
 
 
 class PetrolService:
@@ -117,20 +300,52 @@ class PetrolService:
         self.holders_key = holders_key
         self._lock = threading.Lock()
 
+    # -- settings and reads ------------------------------------------------------------------
+
+    @property
+    def reservation_minutes(self) -> int:
+        value = self.store.get_meta(RESERVATION_MINUTES)
+        try:
+            minutes = int(value) if value is not None else DEFAULT_RESERVATION_MINUTES
+        except ValueError:
+            minutes = DEFAULT_RESERVATION_MINUTES
+        return minutes if 1 <= minutes <= MAX_RESERVATION_MINUTES else DEFAULT_RESERVATION_MINUTES
+
+    def set_reservation_minutes(self, minutes: int) -> None:
+        """Store how long a reservation holds its seats (the station manager's setting)."""
+        if isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise DeviceError("invalid_setting", "reservation minutes must be a whole number")
+        if not 1 <= minutes <= MAX_RESERVATION_MINUTES:
+            raise DeviceError(
+                "invalid_setting",
+                f"reservation minutes must be between 1 and {MAX_RESERVATION_MINUTES}",
+            )
+        self.store.set_meta(**{RESERVATION_MINUTES: minutes})
+
+    def server_now(self) -> int:
+        """The device clock corrected by the last known offset to the server's clock."""
+        return self.clock() + (self.store.get_meta(CLOCK_OFFSET_MS) or 0)
+
+    def match_info(self) -> MatchInfo:
+        row = self.store.conn.execute(
+            "SELECT name, starts_at, ends_at FROM events WHERE id IS ?",
+            (self.identity.event_id,),
+        ).fetchone()
+        return MatchInfo("", None, None) if row is None else MatchInfo(row[0] or "", *row[1:])
+
     def look_up(self, pin: str) -> RedeemablePin:
         """The PIN as it may be sold now, with its holders; DeviceError (same codes as
         ``redeem``) when it may not. Reads only: the screens preview a PIN with it, and
-        ``redeem`` calls it again inside its transaction."""
+        ``reserve``/``redeem`` call it again inside their transaction."""
         _check_pin_format(pin)
         record = self.store.pin(pin)
         if record is None:
             raise DeviceError("unknown_pin", f"PIN {pin} is not known at this kiosk")
         if record.event_id != self.identity.event_id:
             raise DeviceError("wrong_event", f"PIN {pin} is for another match")
-        now = self.clock() + (self.store.get_meta(CLOCK_OFFSET_MS) or 0)
         status = record.status
         if record.expires_at is not None:
-            status = effective_status(status, record.expires_at, now)
+            status = effective_status(status, record.expires_at, self.server_now())
         if self.store.pin_sold_here(record.id) is not None:
             status = "USED"
         if status != "ACTIVE":
@@ -161,6 +376,253 @@ class PetrolService:
             )
         return holders
 
+    def free_seats(self, reservation_id: str | None = None) -> list[PricedSeat]:
+        """Seats of the kiosk's block that may be sold now, in seat order; with
+        ``reservation_id``, that reservation's own seats count as free (seat change)."""
+        free = self._free(self.store.conn, reservation_id)
+        return sorted(
+            (seat for _, seat in free.values()),
+            key=lambda s: (s.sector, *seat_sort_key(s.row, s.seat)),
+        )
+
+    def _free(self, conn: Any, reservation_id: str | None = None) -> dict[Seat, tuple[str, Any]]:
+        """Sellable seats (key -> (seat id, PricedSeat)): in an ACTIVE block, not sold here,
+        not held by a reservation other than ``reservation_id``."""
+        rows = conn.execute(
+            'SELECT s.id, s.sector, s."row", s.seat, b.price_cents, b.vat_percent FROM seats s'
+            " JOIN seat_blocks b ON b.id = s.block_id"
+            " WHERE b.status = 'ACTIVE' AND s.status = 'ALLOCATED' AND s.event_id IS ?"
+            " AND NOT EXISTS (SELECT 1 FROM petrol_tickets t WHERE t.event_id IS s.event_id"
+            ' AND t.sector = s.sector AND t."row" = s."row" AND t.seat = s.seat)'
+            " AND NOT EXISTS (SELECT 1 FROM petrol_seat_holds h WHERE h.event_id IS s.event_id"
+            ' AND h.sector = s.sector AND h."row" = s."row" AND h.seat = s.seat'
+            " AND h.reservation_id IS NOT ?)",
+            (self.identity.event_id, reservation_id),
+        )
+        free: dict[Seat, tuple[str, Any]] = {}
+        for seat_id, sector, row, number, price, vat in rows:
+            price = price if isinstance(price, int) and price >= 0 else UNPRICED_SEAT_CENTS
+            seat = PricedSeat(sector, row, number, price, vat_percent_or_default(vat or ""))
+            free[seat.key] = (seat_id, seat)
+        return free
+
+    def reservation(self, reservation_id: str) -> Reservation | None:
+        row = self.store.conn.execute(
+            "SELECT id, seq, pin, pin_id, event_id, seats, reserved_at, expires_at, status"
+            " FROM petrol_reservations WHERE id = ?",
+            (reservation_id,),
+        ).fetchone()
+        return None if row is None else self._reservation_of(row)
+
+    def active_reservations(self) -> list[Reservation]:
+        rows = self.store.conn.execute(
+            "SELECT id, seq, pin, pin_id, event_id, seats, reserved_at, expires_at, status"
+            " FROM petrol_reservations WHERE status = 'ACTIVE' ORDER BY seq"
+        ).fetchall()
+        return [self._reservation_of(row) for row in rows]
+
+    @staticmethod
+    def _reservation_of(row: tuple) -> Reservation:
+        seats = tuple(PricedSeat(**seat) for seat in _reservation_seats.decode(row[5]))
+        return Reservation(row[0], row[1], row[2], row[3], row[4] or "", seats, *row[6:])
+
+    # -- reservations ------------------------------------------------------------------------
+
+    def _choose(
+        self, free: dict[Seat, tuple[str, Any]], quantity: int, seats: list[Seat] | None
+    ) -> list[Seat]:
+        if seats is None:
+            chosen = choose_seats(free.keys(), quantity)
+            if chosen is None:
+                raise DeviceError(
+                    "no_seats",
+                    f"not enough seats left in this kiosk's block: {quantity} needed, "
+                    f"{len(free)} left",
+                )
+            return chosen
+        chosen = [tuple(str(part) for part in seat) for seat in seats]
+        if len(chosen) != quantity:
+            raise DeviceError("invalid_seats", f"choose exactly {quantity} seat(s)")
+        if len(set(chosen)) != len(chosen):
+            raise DeviceError("invalid_seats", "a seat is chosen twice")
+        for seat in chosen:
+            if len(seat) != 3 or seat not in free:
+                raise DeviceError(
+                    "seat_taken", f"seat {_seat_text(seat)} is not free in this kiosk's block"
+                )
+        return chosen  # type: ignore[return-value]
+
+    def reserve(self, pin: str, seats: list[Seat] | None = None) -> Reservation:
+        """Hold seats for the PIN: ``seats`` (sector, row, seat) chosen by the attendant, or
+        the best free ones (``choose_seats``). DeviceError codes: those of ``look_up``,
+        pin_reserved, no_seats, invalid_seats, seat_taken."""
+        _check_pin_format(pin)
+        now = self.clock()
+        self.expire_reservations(now)
+        with self._lock, self.store.transaction() as conn:
+            found = self.look_up(pin)
+            self._refuse_if_reserved(conn, found.record.id, pin)
+            free = self._free(conn)
+            chosen = self._choose(free, found.record.quantity or 0, seats)
+            expires_at = now + self.reservation_minutes * 60_000
+            return self._insert_reservation(
+                conn, found.record.id, pin, [free[s][1] for s in chosen], now, expires_at
+            )
+
+    def change_seats(self, reservation_id: str, seats: list[Seat]) -> Reservation:
+        """Replace a reservation's seats (the attendant picked others): the old reservation
+        ends (cancelled, "seats changed") and a new one holds the new seats until the same
+        expiry, in one transaction."""
+        now = self.clock()
+        self.expire_reservations(now)
+        with self._lock, self.store.transaction() as conn:
+            old = self._active(conn, reservation_id)
+            free = self._free(conn, reservation_id)
+            chosen = self._choose(free, len(old.seats), seats)
+            self._end(conn, old, "cancelled", now, "seats changed")
+            return self._insert_reservation(
+                conn, old.pin_id, old.pin, [free[s][1] for s in chosen], now, old.expires_at
+            )
+
+    def cancel_reservation(self, reservation_id: str, reason: str = "") -> bool:
+        """End an active reservation without a sale; False when it had already ended."""
+        now = self.clock()
+        with self._lock, self.store.transaction() as conn:
+            current = self.reservation(reservation_id)
+            if current is None or current.status != "ACTIVE":
+                return False
+            self._end(conn, current, "cancelled", now, " ".join(reason.split())[:255])
+            return True
+
+    def cancel_open_reservations(self, reason: str) -> int:
+        """End every active reservation (the app starts: no attendant is completing one)."""
+        return sum(self.cancel_reservation(r.id, reason) for r in self.active_reservations())
+
+    def expire_reservations(self, now: int | None = None) -> list[str]:
+        """End the reservations whose time ran out and free their seats; their ids."""
+        now = self.clock() if now is None else now
+        due = self.store.conn.execute(
+            "SELECT 1 FROM petrol_reservations WHERE status = 'ACTIVE' AND expires_at <= ? LIMIT 1",
+            (now,),
+        ).fetchone()
+        if due is None:  # the common case: no write transaction (and no fsync) at all
+            return []
+        with self._lock, self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, seq, pin, pin_id, event_id, seats, reserved_at, expires_at, status"
+                " FROM petrol_reservations WHERE status = 'ACTIVE' AND expires_at <= ?"
+                " ORDER BY seq",
+                (now,),
+            ).fetchall()
+            expired = [self._reservation_of(row) for row in rows]
+            for reservation in expired:
+                self._end(conn, reservation, "expired", now, "")
+        return [r.id for r in expired]
+
+    def _refuse_if_reserved(self, conn: Any, pin_id: str, pin: str) -> None:
+        row = conn.execute(
+            "SELECT expires_at FROM petrol_reservations WHERE pin_id = ? AND status = 'ACTIVE'",
+            (pin_id,),
+        ).fetchone()
+        if row is not None:
+            seconds = max((row[0] - self.clock()) // 1000, 0)
+            raise DeviceError(
+                "pin_reserved",
+                f"PIN {pin} is being sold at this kiosk (its reservation ends in {seconds} s)",
+            )
+
+    def _active(self, conn: Any, reservation_id: str) -> Reservation:
+        current = self.reservation(reservation_id)
+        if current is None:
+            raise DeviceError("unknown_reservation", f"no reservation {reservation_id!r} here")
+        if current.status == "EXPIRED":
+            raise DeviceError(
+                "reservation_expired", "the reservation expired and its seats were released"
+            )
+        if current.status != "ACTIVE":
+            raise DeviceError("reservation_ended", f"the reservation was {current.status.lower()}")
+        return current
+
+    def _insert_reservation(
+        self,
+        conn: Any,
+        pin_id: str,
+        pin: str,
+        seats: list[PricedSeat],
+        now: int,
+        expires_at: int,
+    ) -> Reservation:
+        reservation_id = str(uuid.uuid4())
+        event_id = self.identity.event_id or ""
+        payload = _validated(
+            "petrol_reservation",
+            {
+                "reservation_id": reservation_id,
+                "pin_id": pin_id,
+                "event_id": event_id,
+                "seats": [{"sector": s.sector, "row": s.row, "seat": s.seat} for s in seats],
+                "reserved_at": now,
+                "expires_at": expires_at,
+            },
+        )
+        appended = self.store.append_event(
+            conn,
+            self.key,
+            device_id=self.identity.device_id,
+            kind="petrol_reservation",
+            device_time=now,
+            payload=payload,
+        )
+        conn.execute(
+            "INSERT INTO petrol_reservations (id, seq, pin_id, pin, event_id, seats,"
+            " reserved_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ACTIVE')",
+            (
+                reservation_id,
+                appended.seq,
+                pin_id,
+                pin,
+                event_id,
+                msgspec.json.encode([s.__dict__ for s in seats]).decode(),
+                now,
+                expires_at,
+            ),
+        )
+        conn.executemany(  # the unique index refuses a seat two reservations would hold
+            'INSERT INTO petrol_seat_holds (event_id, sector, "row", seat, reservation_id)'
+            " VALUES (?, ?, ?, ?, ?)",
+            [(event_id, s.sector, s.row, s.seat, reservation_id) for s in seats],
+        )
+        return Reservation(
+            reservation_id, appended.seq, pin, pin_id, event_id, tuple(seats), now, expires_at
+        )
+
+    def _end(self, conn: Any, reservation: Reservation, outcome: str, now: int, reason: str):
+        payload = _validated(
+            "petrol_reservation_end",
+            {
+                "reservation_id": reservation.id,
+                "pin_id": reservation.pin_id,
+                "outcome": outcome,
+                "ended_at": now,
+                "reason": reason,
+            },
+        )
+        appended = self.store.append_event(
+            conn,
+            self.key,
+            device_id=self.identity.device_id,
+            kind="petrol_reservation_end",
+            device_time=now,
+            payload=payload,
+        )
+        conn.execute(
+            "UPDATE petrol_reservations SET status = ?, ended_at = ?, end_seq = ? WHERE id = ?",
+            (outcome.upper(), now, appended.seq, reservation.id),
+        )
+        conn.execute("DELETE FROM petrol_seat_holds WHERE reservation_id = ?", (reservation.id,))
+
+    # -- the sale ----------------------------------------------------------------------------
+
     def redeem(
         self,
         pin: str,
@@ -168,12 +630,20 @@ class PetrolService:
         identity_verified: bool,
         cash_cents: int | None = None,
         card_ref: str | None = None,
+        reservation_id: str | None = None,
+        documents: list[str] | None = None,
     ) -> PetrolSale:
         """Sell the PIN's tickets; DeviceError with a ``code`` when refused (nothing changed).
 
-        Codes: invalid_pin, identity_not_verified, invalid_payment, unknown_pin,
-        wrong_event, pin_used, pin_expired, pin_cancelled, no_seats, no_holders_key,
-        bad_holders.
+        With ``reservation_id`` the sale takes that reservation's seats at its prices and
+        completes it; without, it takes the best free seats at once (``device redeem``).
+        ``cash_cents`` is the cash tendered (at least the total); a card pays the total.
+        ``documents``: the identity document checked per holder (``DOCUMENT_TYPES``).
+
+        Codes: invalid_pin, identity_not_verified, invalid_payment, invalid_document,
+        unknown_pin, wrong_event, pin_used, pin_expired, pin_cancelled, pin_reserved,
+        no_seats, no_holders_key, bad_holders, unknown_reservation, reservation_expired,
+        reservation_ended, wrong_reservation, seat_gone.
         """
         _check_pin_format(pin)
         if identity_verified is not True:
@@ -181,30 +651,56 @@ class PetrolService:
                 "identity_not_verified",
                 "confirm the holders' identity documents first (--verify-identity)",
             )
-        payment = _payment(cash_cents, card_ref)
-        device_now = self.clock()
+        if documents is not None:
+            documents = [check_document_type(d) for d in documents]
+        now = self.clock()
+        self.expire_reservations(now)
         with self._lock, self.store.transaction() as conn:
             found = self.look_up(pin)
             record, event_id = found.record, self.identity.event_id
             quantity = record.quantity or 0
-            names = [holder["full_name"] for holder in found.holders]
-            available = {(s.sector, s.row, s.seat): s for s in self.store.sellable_seats(event_id)}
-            chosen = choose_seats(available, quantity)
-            if chosen is None:
+            if documents is not None and len(documents) != quantity:
                 raise DeviceError(
-                    "no_seats",
-                    f"not enough seats left in this kiosk's block: {quantity} needed, "
-                    f"{len(available)} left",
+                    "invalid_document", f"give one identity document per holder ({quantity})"
                 )
+            if reservation_id is not None:
+                reservation = self._active(conn, reservation_id)
+                if reservation.pin_id != record.id:
+                    raise DeviceError("wrong_reservation", f"that reservation is not for PIN {pin}")
+                free = self._free(conn, reservation_id)
+                for seat in reservation.seats:
+                    if seat.key not in free:
+                        raise DeviceError(
+                            "seat_gone",
+                            f"seat {_seat_text(seat.key)} is no longer in this kiosk's block",
+                        )
+                priced = list(reservation.seats)
+            else:
+                reservation = None
+                self._refuse_if_reserved(conn, record.id, pin)
+                free = self._free(conn)
+                priced = [free[s][1] for s in self._choose(free, quantity, None)]
+            payment = _payment(sum(s.price_cents for s in priced), cash_cents, card_ref)
+            names = [holder["full_name"] for holder in found.holders]
+            kinds = documents or [""] * quantity
             tickets = [
-                IssuedTicket(ticket_barcode(), name, *seat)
-                for name, seat in zip(names, chosen, strict=True)
+                IssuedTicket(
+                    ticket_barcode(),
+                    name,
+                    seat.sector,
+                    seat.row,
+                    seat.seat,
+                    seat.price_cents,
+                    seat.vat_percent,
+                    kind,
+                )
+                for name, seat, kind in zip(names, priced, kinds, strict=True)
             ]
-            payload = {
+            payload: dict[str, Any] = {
                 "pin_id": record.id,
                 "pin": pin,
                 "event_id": event_id,
-                "seats": [{"sector": s, "row": r, "seat": n} for s, r, n in chosen],
+                "seats": [{"sector": s.sector, "row": s.row, "seat": s.seat} for s in priced],
                 "tickets": [
                     {
                         "barcode": t.barcode,
@@ -217,29 +713,30 @@ class PetrolService:
                 ],
                 "identity_verified": True,
                 "payment": payment,
-                "sold_at": device_now,
+                "sold_at": now,
             }
-            try:  # the server refuses what the schema refuses: never queue such an event
-                payload = payload_dict(validate_payload("petrol_sale", payload))
-            except PayloadError as exc:
-                raise DeviceError("invalid_sale", str(exc)) from None
+            if reservation is not None:
+                payload["reservation_id"] = reservation.id
+            if documents is not None:
+                payload["documents"] = documents
+            payload = _validated("petrol_sale", payload)
             appended = self.store.append_event(
                 conn,
                 self.key,
                 device_id=self.identity.device_id,
                 kind="petrol_sale",
-                device_time=device_now,
+                device_time=now,
                 payload=payload,
             )
             conn.execute("UPDATE petrol_pins SET status = 'USED' WHERE id = ?", (record.id,))
             conn.executemany(
                 "UPDATE seats SET status = 'SOLD' WHERE id = ?",
-                [(available[seat].id,) for seat in chosen],
+                [(free[seat.key][0],) for seat in priced],
             )
             conn.execute(
                 "INSERT INTO petrol_sales (seq, pin_id, pin, event_id, payment_method,"
-                " amount_cents, tendered_cents, reference, sold_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " amount_cents, tendered_cents, reference, sold_at, reservation_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     appended.seq,
                     record.id,
@@ -249,14 +746,38 @@ class PetrolService:
                     payment["amount_cents"],
                     payment.get("tendered_cents"),
                     payment.get("reference"),
-                    device_now,
+                    now,
+                    None if reservation is None else reservation.id,
                 ),
             )
             conn.executemany(
-                'INSERT INTO petrol_tickets (barcode, seq, event_id, sector, "row", seat)'
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(t.barcode, appended.seq, event_id, t.sector, t.row, t.seat) for t in tickets],
+                'INSERT INTO petrol_tickets (barcode, seq, event_id, sector, "row", seat, holder,'
+                " document_type, price_cents, vat_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        t.barcode,
+                        appended.seq,
+                        event_id,
+                        t.sector,
+                        t.row,
+                        t.seat,
+                        t.holder,
+                        t.document_type or None,
+                        t.price_cents,
+                        t.vat_percent,
+                    )
+                    for t in tickets
+                ],
             )
+            if reservation is not None:
+                conn.execute(
+                    "UPDATE petrol_reservations SET status = 'SOLD', ended_at = ?, end_seq = ?"
+                    " WHERE id = ?",
+                    (now, appended.seq, reservation.id),
+                )
+                conn.execute(
+                    "DELETE FROM petrol_seat_holds WHERE reservation_id = ?", (reservation.id,)
+                )
         return PetrolSale(
             pin=pin,
             pin_id=record.id,
@@ -264,5 +785,105 @@ class PetrolService:
             seq=appended.seq,
             tickets=tickets,
             payment=payment,
-            sold_at=device_now,
+            sold_at=now,
+            reservation_id=None if reservation is None else reservation.id,
         )
+
+    # -- emergency reprint -------------------------------------------------------------------
+
+    def record_reprint(
+        self,
+        barcode: str,
+        *,
+        reason: str,
+        identity_verified: bool,
+        document_type: str,
+        operator: str = "",
+    ) -> ReprintTicket:
+        """Log the reprint of a ticket issued here (``petrol_reprint``) before it prints.
+
+        Codes: invalid_reason, identity_not_verified, invalid_document, unknown_ticket,
+        holder_data_purged.
+        """
+        text = _check_reason(reason)
+        if identity_verified is not True:
+            raise DeviceError(
+                "identity_not_verified", "re-check the holder's identity document first"
+            )
+        check_document_type(document_type)
+        code = barcode.strip() if isinstance(barcode, str) else ""
+        now = self.clock()
+        with self._lock, self.store.transaction() as conn:
+            row = conn.execute(
+                'SELECT t.barcode, t.holder, t.sector, t."row", t.seat, t.price_cents,'
+                " t.vat_percent, t.document_type, s.seq, s.pin, s.event_id"
+                " FROM petrol_tickets t JOIN petrol_sales s ON s.seq = t.seq"
+                " WHERE t.barcode = ?",
+                (code,),
+            ).fetchone()
+            if row is None:
+                raise DeviceError(
+                    "unknown_ticket", f"ticket {code[:64]!r} was not issued at this kiosk"
+                )
+            if row[1] is None:
+                raise DeviceError(
+                    "holder_data_purged",
+                    f"ticket {code}: its holder data is no longer on this kiosk (deleted "
+                    "after the match)",
+                )
+            payload = _validated(
+                "petrol_reprint",
+                {
+                    "barcode": code,
+                    "reason": text,
+                    "identity_verified": True,
+                    "document_type": document_type,
+                    "printed_at": now,
+                    "operator": operator,
+                },
+            )
+            appended = self.store.append_event(
+                conn,
+                self.key,
+                device_id=self.identity.device_id,
+                kind="petrol_reprint",
+                device_time=now,
+                payload=payload,
+            )
+        barcode_, holder, sector, seat_row, seat, price, vat, document = row[:8]
+        ticket = IssuedTicket(
+            barcode_, holder, sector, seat_row, seat, price, vat_percent_or_default(vat or "")
+        )
+        ticket = IssuedTicket(**{**ticket.__dict__, "document_type": document or ""})
+        return ReprintTicket(ticket, row[8], row[9], row[10] or "", appended.seq, text)
+
+    # -- holder data purge -------------------------------------------------------------------
+
+    def purge_holder_data(self, now: int | None = None) -> PurgeReport:
+        """Delete the holder data of matches over for ``HOLDER_DATA_GRACE_MS`` (end, or
+        kick-off plus ``ASSUMED_MATCH_LENGTH_MS``): the sealed holders of their PINs and the
+        holder names of tickets issued here. Barcodes, seats and sales stay. ``now`` is
+        server time (default: the device clock corrected by the last known offset)."""
+        now = self.server_now() if now is None else now
+        with self._lock, self.store.transaction() as conn:
+            over = [
+                event_id
+                for event_id, starts_at, ends_at in conn.execute(
+                    "SELECT id, starts_at, ends_at FROM events"
+                )
+                if (end := ends_at or (starts_at and starts_at + ASSUMED_MATCH_LENGTH_MS))
+                and now >= end + HOLDER_DATA_GRACE_MS
+            ]
+            pins = tickets = 0
+            for event_id in over:
+                pins += conn.execute(
+                    "UPDATE petrol_pins SET holders_sealed = NULL"
+                    " WHERE event_id = ? AND holders_sealed IS NOT NULL",
+                    (event_id,),
+                ).rowcount
+                tickets += conn.execute(
+                    "UPDATE petrol_tickets SET holder = NULL"
+                    " WHERE event_id = ? AND holder IS NOT NULL",
+                    (event_id,),
+                ).rowcount
+        return PurgeReport(over, pins, tickets)

@@ -74,17 +74,14 @@ def format_cents(cents: int) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
-def cash_change(due_text: str, tendered_text: str) -> tuple[str, int | None]:
-    """(what the change line says, the amount due in cents when cash can be taken)."""
-    due = parse_amount(due_text)
+def cash_change(due_cents: int, tendered_text: str) -> tuple[str, int | None]:
+    """(what the change line says, the cash tendered in cents when it covers the total)."""
     tendered = parse_amount(tendered_text)
-    if due is None or due <= 0:
-        return "Enter the amount due", None
-    if tendered is None:
-        return "Enter the amount tendered", None
-    if tendered < due:
-        return f"Tendered is {format_cents(due - tendered)} short of the amount due", None
-    return f"Change {format_cents(tendered - due)}", due
+    if tendered is None or tendered == 0:
+        return f"Enter the cash tendered (total {format_cents(due_cents)})", None
+    if tendered < due_cents:
+        return f"Tendered is {format_cents(due_cents - tendered)} short of the total", None
+    return f"Change {format_cents(tendered - due_cents)}", tendered
 
 
 def day_start_ms(now_ms: int, tz: tzinfo | None) -> int:

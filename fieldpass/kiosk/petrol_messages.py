@@ -53,6 +53,47 @@ class PetrolStatusRead(Message):
     totals: list[tuple[str, int, int]]
     synced: bool = False  # a background sync round produced this read
     match: str = ""  # the event's name, which may arrive with a pull
+    kickoff_ms: int | None = None  # the event's kick-off, printed on tickets
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PetrolStatusRead) and not self.synced and not message.synced
+
+
+@dataclass
+class ReservationMade(Message):
+    """Seats were reserved for the PIN (or changed): the seat screen shows them."""
+
+    view: Any  # fieldpass.kiosk.petrol.PinView
+    documents: list[str]
+    reservation: Any  # fieldpass.device.petrol.Reservation
+    free_seats: list[Any]  # PricedSeat: the reservation's own and every other free seat
+    changed: bool = False
+
+
+@dataclass
+class SeatsChangeRequested(Message):
+    """The attendant picked other seats for the current reservation."""
+
+    reservation_id: str
+    seats: list[tuple[str, str, str]]
+
+
+@dataclass
+class ReservationsExpired(Message):
+    """``expire_reservations`` ended these reservations (their seats went back)."""
+
+    ids: list[str]
+
+
+@dataclass
+class ReprintLogged(Message):
+    """An emergency reprint's ``petrol_reprint`` event is committed; the copy prints next."""
+
+    copy: Any  # fieldpass.device.petrol.ReprintTicket
+
+
+@dataclass
+class ReprintPrinted(Message):
+    """The REPRINT copy was handed to the printer."""
+
+    barcode: str

@@ -27,7 +27,7 @@ from fieldpass.sync import signing
 from fieldpass.sync.clock import Clock, system_clock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 _READ_ONLY = "fieldpass_read_only"
 
 

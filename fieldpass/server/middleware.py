@@ -1,6 +1,6 @@
 """Falcon middleware: request ids, body size limits, device/admin auth, org scoping.
 
-Each resource declares ``auth`` ("none" | "device" | "admin") and may declare
+Each resource declares ``auth`` ("none" | "device" | "admin" | "integration") and may declare
 ``large_body = True`` (ticket import). Auth sets ``req.context.device`` or
 ``req.context.org_id`` / ``req.context.admin`` so every query can be scoped.
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.errors import ApiError
-from fieldpass.server.services import auth, enrollment
+from fieldpass.server.services import auth, enrollment, integration_tokens
 
 
 class RequestContext:
@@ -75,6 +75,13 @@ class Authentication:
         token = _bearer(req)
         if kind == "device":
             req.context.device = enrollment.device_for_token(self._engine, token)
+            return
+        if kind == "integration":  # the app backend: an organization's integration token
+            integration = integration_tokens.identity_for_token(
+                self._engine, token, now=self._config.clock()
+            )
+            req.context.integration = integration
+            req.context.org_id = integration.organization_id
             return
         identity = auth.admin_for_token(self._engine, token, now=self._config.clock())
         if identity.role == "viewer" and req.method not in ("GET", "HEAD"):

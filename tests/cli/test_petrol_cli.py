@@ -159,7 +159,9 @@ def test_sectors_and_seat_blocks(admin, match):  # noqa: F811
     assert returned["status"] == "RETURNED" and returned["returned"] == 60
     assert "already RETURNED" in fails("admin", "seats", "return", block["id"])
     sectors = as_json("admin", "sector", "list", "--event", match)
-    assert sectors == [{"sector": "S", "seats": 780, "available": 750, "allocated": 30, "sold": 0}]
+    assert sectors == [
+        {"sector": "S", "seats": 780, "available": 750, "allocated": 30, "sold": 0, "price": None}
+    ]
 
 
 def test_event_deeplink_shows_url_and_qr(admin, match):  # noqa: F811

@@ -77,14 +77,19 @@ class Kiosk:
         }
         self.store.apply_changes([self.change("petrol_pin", pin_id, data)], "c", "e")
 
-    def block(self, block_id: str, row_seats: dict[str, list[str]], sector: str = "P"):
-        changes = [
-            self.change(
-                "seat_block",
-                block_id,
-                {"id": block_id, "event_id": EVENT_ID, "sector": sector, "status": "ACTIVE"},
-            )
-        ]
+    def block(
+        self,
+        block_id: str,
+        row_seats: dict[str, list[str]],
+        sector: str = "P",
+        *,
+        price_cents: int | None = None,
+        vat_percent: str | None = None,
+    ):
+        data = {"id": block_id, "event_id": EVENT_ID, "sector": sector, "status": "ACTIVE"}
+        if price_cents is not None:
+            data |= {"price_cents": price_cents, "vat_percent": vat_percent or "25.00"}
+        changes = [self.change("seat_block", block_id, data)]
         for row, numbers in row_seats.items():
             for number in numbers:
                 seat_id = f"{block_id}-{row}-{number}"
@@ -107,7 +112,7 @@ class Kiosk:
 def kiosk(tmp_path):
     k = Kiosk(tmp_path)
     k.pin("pin-1", "12345")
-    k.block("blk-1", {"A": ["1", "2", "4", "5", "6"], "B": ["1", "2"]})
+    k.block("blk-1", {"A": ["1", "2", "4", "5", "6"], "B": ["1", "2"]}, price_cents=2500)
     yield k
     k.store.close()
 
@@ -128,6 +133,9 @@ def test_redeem_issues_tickets_marks_pin_and_seats_and_appends_one_event(kiosk):
     payload = validate_payload("petrol_sale", event.payload)  # what the server will check
     assert payload.identity_verified is True and payload.pin_id == "pin-1"
     assert payload.payment.method == "cash" and payload.payment.amount_cents == 5000
+    assert payload.payment.tendered_cents == 5000 and sale.change_cents == 0
+    assert [t.price_cents for t in sale.tickets] == [2500, 2500]
+    assert sale.vat_cents == 2 * 500  # 25 % VAT included in 25.00 is 5.00
     assert [t.barcode for t in payload.tickets] == [t.barcode for t in sale.tickets]
     verify_chain(
         [event],
@@ -189,7 +197,7 @@ def test_expiry_uses_the_last_known_clock_offset(kiosk):
         kiosk.service.redeem("44444", identity_verified=True, cash_cents=100)
     assert err.value.code == "pin_expired"
     kiosk.store.set_meta(**{CLOCK_OFFSET_MS: 0})
-    assert kiosk.service.redeem("44444", identity_verified=True, cash_cents=100).seq == 1
+    assert kiosk.service.redeem("44444", identity_verified=True, cash_cents=5000).seq == 1
 
 
 @pytest.mark.parametrize(
@@ -238,7 +246,7 @@ def test_a_failure_inside_the_transaction_leaves_nothing(kiosk, monkeypatch):
         ("P" + "B" * 16, EVENT_ID),
     )
     with pytest.raises(sqlite3.IntegrityError):
-        kiosk.service.redeem("12345", identity_verified=True, cash_cents=100)
+        kiosk.service.redeem("12345", identity_verified=True, cash_cents=5000)
     assert kiosk.counts() == (0, 0, 0, 0)
     assert kiosk.store.pin("12345").status == "ACTIVE"
 

@@ -204,3 +204,81 @@ def test_device_redeem_command(server, petrol, tmp_path):
         assert ctx.store.status().unsynced == 2  # two sales, nothing from the refusals
     finally:
         ctx.close()
+
+
+def test_device_reprint_ticket_command(server, petrol, tmp_path):
+    event_id, _, devices = petrol
+    home, kiosk = devices["kiosk"]
+    sale = kiosk.petrol.redeem("12345", identity_verified=True, card_ref="POS-1")
+    kiosk.close()
+    root = str(home.root)
+    barcode = sale.tickets[0].barcode
+
+    def error(*args: str) -> str:
+        result = run_cli("device", "reprint-ticket", *args, "--home", root)
+        assert result.exit_code != 0, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        return lines[0]
+
+    assert "needs a reason" in error(barcode, "--reason", " ", "--document", "passport")
+    assert "must be one of" in error(barcode, "--reason", "jam", "--document", "library")
+    assert "not issued at this kiosk" in error(
+        "PNOTHERE000000000", "--reason", "jam", "--document", "passport"
+    )
+    out_file = tmp_path / "copy.bin"
+    result = run_cli(
+        "device",
+        "reprint-ticket",
+        barcode,
+        "--reason",
+        "paper jam",
+        "--document",
+        "id_card",
+        "--printer",
+        f"file:{out_file}",
+        "--home",
+        root,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out == {"barcode": barcode, "seq": 2, "printed": True}
+    data = out_file.read_bytes()
+    assert b"REPRINT" in data and barcode.encode() in data and b"Ana Horvat" in data
+    ctx = open_device(home)
+    try:
+        events = ctx.store.events_after(ctx.identity.device_id, 0, 10)
+        assert [e.kind for e in events] == ["petrol_sale", "petrol_reprint"]
+        assert events[1].payload["reason"] == "paper jam"
+    finally:
+        ctx.close()
+
+
+def test_the_sector_price_reaches_the_kiosk_and_the_sale(server, petrol, tmp_path):
+    """The server's sector price and the event's VAT come down with the seat block; the
+    kiosk's reservation and sale charge exactly that."""
+    event_id, _, devices = petrol
+    kiosk = devices["kiosk"][1]
+    server.admin(
+        "POST",
+        f"/v1/events/{event_id}/sectors",
+        json={"name": "Q", "rows": "A", "seats": "1-2", "price": "30.00"},
+    )
+    server.admin(
+        "POST",
+        f"/v1/events/{event_id}/seat-blocks",
+        json={"device_id": kiosk.identity.device_id, "sector": "Q", "rows": "A"},
+    )
+    synced(kiosk)
+    priced = [s for s in kiosk.petrol.free_seats() if s.sector == "Q"]
+    assert [(s.seat, s.price_cents) for s in priced] == [("1", 3000), ("2", 3000)]
+    reservation = kiosk.petrol.reserve("12345", seats=[("Q", "A", "1"), ("Q", "A", "2")])
+    assert reservation.total_cents == 6000
+    assert reservation.vat_cents == sum(s.vat_cents for s in priced)
+    sale = kiosk.petrol.redeem(
+        "12345", identity_verified=True, card_ref="POS-5", reservation_id=reservation.id
+    )
+    assert sale.payment["amount_cents"] == 6000
+    synced(kiosk)
+    assert kiosk.store.status().unsynced == 0

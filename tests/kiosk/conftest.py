@@ -191,6 +191,8 @@ PETROL_HOLDERS = [
         "document_number": "AB1234567",
     },
 ]
+#: What each seat of the petrol kiosk's block costs, VAT (25 %) included.
+SEAT_PRICE_CENTS = 2125
 #: PIN values seeded on the petrol device: (id, pin, quantity, stored status, expires_at)
 PETROL_PINS = [
     ("pin-1", "12345", 2, "ACTIVE", START_MS + 3_600_000),
@@ -236,7 +238,14 @@ def petrol_changes(holders_key: bytes) -> list[Change]:
     add(
         "seat_block",
         "blk-1",
-        {"id": "blk-1", "event_id": EVENT_ID, "sector": "P", "status": "ACTIVE"},
+        {
+            "id": "blk-1",
+            "event_id": EVENT_ID,
+            "sector": "P",
+            "status": "ACTIVE",
+            "price_cents": SEAT_PRICE_CENTS,
+            "vat_percent": "25.00",
+        },
     )
     for number in range(1, 7):
         seat_id = f"blk-1-A-{number}"

@@ -78,7 +78,14 @@ def test_add_sector_creates_rows_times_seats_and_is_idempotent(harness, engine):
     assert more.json["created"] == 5 and more.json["existing"] == 6 and more.json["total"] == 785
     listed = admin.get(f"/v1/events/{event['id']}/sectors").json["sectors"]
     assert listed == [
-        {"sector": "North", "seats": 785, "available": 785, "allocated": 0, "sold": 0}
+        {
+            "sector": "North",
+            "seats": 785,
+            "available": 785,
+            "allocated": 0,
+            "sold": 0,
+            "price": None,
+        }
     ]
     for rows, seat_range, words in (
         ("C-A", "1-5", "backwards"),

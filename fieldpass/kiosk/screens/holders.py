@@ -1,4 +1,5 @@
-"""The PIN's holders: the attendant checks each one's identity document before payment."""
+"""The PIN's holders: the attendant checks each one's identity document and records its
+type before seats are reserved; the sale cannot continue without a type for everyone."""
 
 from __future__ import annotations
 
@@ -9,25 +10,28 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Static
+from textual.widgets import Button, Footer, Select, Static
 
+from fieldpass.device.petrol import DOCUMENT_TYPES
 from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
-from fieldpass.kiosk.screens.payment import PaymentChoice, PaymentScreen
+
+_CODES = list(DOCUMENT_TYPES)
 
 
-class HoldersScreen(Screen["PaymentChoice | None"]):
-    """Dismisses with the payment chosen on the next screen, or None (Esc: back to the PIN).
+class HoldersScreen(Screen["list[str] | None"]):
+    """Dismisses with the document type checked per holder (codes of ``DOCUMENT_TYPES``,
+    in holder order), or None (Esc: back to the PIN).
 
-    Keys 1-9 toggle a holder's confirmation; Continue (F9) stays disabled until every
-    holder is confirmed.
+    Keys 1-9 step holder N's document type through the list (ID card, passport, ...,
+    none); Continue (F9) stays disabled until every holder has one.
     """
 
     CSS_PATH = "holders.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f9", "continue", "Continue to payment", id="holders-continue"),
+        Binding("f9", "continue", "Reserve seats", id="holders-continue"),
         Binding("escape", "cancel", "Back", id="holders-cancel"),
         *(
-            Binding(str(n), f"toggle({n - 1})", f"Holder {n}", show=False, id=f"holder-{n}")
+            Binding(str(n), f"step({n - 1})", f"Holder {n}", show=False, id=f"holder-{n}")
             for n in range(1, 10)
         ),
     ]
@@ -41,15 +45,30 @@ class HoldersScreen(Screen["PaymentChoice | None"]):
         yield Static(
             f"PIN {view.pin} — {view.quantity} ticket(s)", id="holders-title", markup=False
         )
-        yield Static("Check each holder's identity document, then confirm them (keys 1-9)")
+        yield Static(
+            "Check each holder's identity document and choose its type (keys 1-9 step "
+            "through the types)"
+        )
+        options = [(label, code) for code, label in DOCUMENT_TYPES.items()]
         with Vertical(id="holders-list"):
             for index, holder in enumerate(view.holders):
-                yield Checkbox(
-                    f"{index + 1}. {holder.name} — {holder.document}",
-                    id=f"holder-check-{index}",
-                )
+                with Horizontal(classes="holder-row"):
+                    yield Static(
+                        f"{index + 1}. {holder.name} — {holder.document}",
+                        classes="holder-name",
+                        markup=False,
+                    )
+                    yield Select(
+                        options,
+                        prompt="document checked?",
+                        id=f"holder-document-{index}",
+                        type_to_search=False,
+                        compact=True,
+                    )
         with Horizontal(id="holders-buttons"):
-            yield Button("Continue (F9)", id="continue-button", variant="primary", disabled=True)
+            yield Button(
+                "Reserve seats (F9)", id="continue-button", variant="primary", disabled=True
+            )
             yield Button("Back (Esc)", id="back-button")
         yield Static("", id="message-line", markup=False)
         yield PetrolStatusBar()
@@ -60,17 +79,34 @@ class HoldersScreen(Screen["PaymentChoice | None"]):
             button.can_focus = False
 
     @property
+    def documents(self) -> list[str | None]:
+        """The chosen document type per holder (None: not chosen yet)."""
+        return [
+            value if isinstance(value := select.value, str) else None
+            for select in self.query(Select).results(Select)
+        ]
+
+    @property
     def all_confirmed(self) -> bool:
-        return all(box.value for box in self.query(Checkbox))
+        return all(self.documents)
 
-    def action_toggle(self, index: int) -> None:
-        boxes = list(self.query(Checkbox))
-        if 0 <= index < len(boxes):
-            boxes[index].toggle()
+    def action_step(self, index: int) -> None:
+        selects = list(self.query(Select).results(Select))
+        if not 0 <= index < len(selects):
+            return
+        select = selects[index]
+        current = select.value
+        position = _CODES.index(current) + 1 if isinstance(current, str) else 0
+        if position < len(_CODES):
+            select.value = _CODES[position]
+        else:
+            select.clear()
 
-    @on(Checkbox.Changed)
+    @on(Select.Changed)
     def holder_changed(self) -> None:
         self.query_one("#continue-button", Button).disabled = not self.all_confirmed
+        if self.all_confirmed:
+            self.show_message("")
 
     @on(Button.Pressed, "#continue-button")
     def continue_pressed(self) -> None:
@@ -81,15 +117,14 @@ class HoldersScreen(Screen["PaymentChoice | None"]):
         self.action_cancel()
 
     def action_continue(self) -> None:
-        if not self.all_confirmed:
-            self.show_message("Confirm every holder's identity document first")
+        documents = self.documents
+        missing = [str(n + 1) for n, code in enumerate(documents) if code is None]
+        if missing:
+            self.show_message(
+                f"Check and choose the identity document of holder(s) {', '.join(missing)} first"
+            )
             return
-        self.show_message("")
-        self.app.push_screen(PaymentScreen(self.view), self._payment_chosen)
-
-    def _payment_chosen(self, choice: PaymentChoice | None) -> None:
-        if choice is not None:
-            self.dismiss(choice)
+        self.dismiss([code for code in documents if code is not None])
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -98,3 +133,6 @@ class HoldersScreen(Screen["PaymentChoice | None"]):
         line = self.query_one("#message-line", Static)
         line.update(text)
         line.set_class(bool(text), "-visible")
+
+    def text_of(self, selector: str) -> str:
+        return str(self.query_one(selector, Static).render())

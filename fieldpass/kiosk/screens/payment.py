@@ -1,4 +1,5 @@
-"""Payment: cash (amount due and tendered, change shown) or card (POS reference)."""
+"""Payment of the reserved seats' total (VAT included): cash tendered with the change
+shown, or card with the POS reference; the countdown of the reservation stays visible."""
 
 from __future__ import annotations
 
@@ -12,27 +13,27 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from fieldpass.kiosk.petrol import cash_change
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
+from fieldpass.kiosk.petrol import cash_change, format_cents
+from fieldpass.kiosk.petrol_widgets import PetrolStatusBar, ReservationCountdown
 
 Method = Literal["cash", "card"]
 
 
 @dataclass(frozen=True)
 class PaymentChoice:
-    """What ``PetrolService.redeem`` is called with (cash_cents is the amount due)."""
+    """What ``PetrolService.redeem`` is called with: the cash tendered, or the card's POS
+    reference (a card pays the total)."""
 
     method: Method
     cash_cents: int | None = None
     card_ref: str | None = None
-    change_text: str = ""
 
 
 class PaymentScreen(Screen[PaymentChoice | None]):
-    """F2 cash, F3 card, F9 confirm the sale; Esc goes back to the holders."""
+    """F2 cash, F3 card, F9 confirm the sale; Esc goes back to the seats."""
 
     CSS_PATH = "payment.tcss"
-    AUTO_FOCUS = "#due-input"
+    AUTO_FOCUS = "#tendered-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "method('cash')", "Cash", id="pay-cash"),
         Binding("f3", "method('card')", "Card", id="pay-card"),
@@ -40,26 +41,37 @@ class PaymentScreen(Screen[PaymentChoice | None]):
         Binding("escape", "cancel", "Back", id="pay-cancel"),
     ]
 
-    def __init__(self, view: Any) -> None:
+    def __init__(self, view: Any, reservation: Any) -> None:
         super().__init__()
         self.view = view
+        self.reservation = reservation  # fieldpass.device.petrol.Reservation
+        self.total_cents = int(reservation.total_cents)
         self.method: Method = "cash"
 
     def compose(self) -> ComposeResult:
+        reservation = self.reservation
         yield Static(
             f"PIN {self.view.pin} — {self.view.quantity} ticket(s) — payment",
             id="payment-title",
             markup=False,
         )
+        yield ReservationCountdown()
+        yield Static(
+            f"Total {format_cents(self.total_cents)} "
+            f"(VAT {format_cents(reservation.vat_cents)} included)",
+            id="total-line",
+            markup=False,
+        )
         yield Static("", id="method-line", markup=False)
         with Vertical(id="cash-fields"):
-            yield Static("Amount due")
-            yield Input(placeholder="e.g. 50.00", id="due-input", restrict=r"[0-9.]*")
-            yield Static("Amount tendered")
+            yield Static("Cash tendered")
             yield Input(placeholder="e.g. 100", id="tendered-input", restrict=r"[0-9.]*")
             yield Static("", id="change-line", markup=False)
         with Vertical(id="card-fields"):
-            yield Static("POS reference (from the card terminal's slip)")
+            yield Static(
+                f"Charge {format_cents(self.total_cents)} on the card terminal, then enter "
+                "the POS reference from its slip"
+            )
             yield Input(placeholder="POS reference", id="card-ref-input", max_length=64)
         with Horizontal(id="payment-buttons"):
             yield Button("Confirm sale (F9)", id="confirm-button", variant="primary")
@@ -79,32 +91,29 @@ class PaymentScreen(Screen[PaymentChoice | None]):
         self.query_one("#card-fields").display = method == "card"
         other = "F3 card" if method == "cash" else "F2 cash"
         self.query_one("#method-line", Static).update(f"Paying by {method.upper()} ({other})")
-        self.query_one("#due-input" if method == "cash" else "#card-ref-input", Input).focus()
+        self.query_one("#tendered-input" if method == "cash" else "#card-ref-input", Input).focus()
         self._update_change()
 
     @on(Input.Changed)
     def _update_change(self) -> None:
-        text, _ = cash_change(self._value("#due-input"), self._value("#tendered-input"))
+        text, _ = cash_change(self.total_cents, self._value("#tendered-input"))
         self.query_one("#change-line", Static).update(text)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "due-input":
-            self.query_one("#tendered-input", Input).focus()
-        else:
-            self.action_confirm()
+        self.action_confirm()
 
     def _value(self, selector: str) -> str:
         return self.query_one(selector, Input).value
 
     def action_confirm(self) -> None:
         if self.method == "cash":
-            text, due = cash_change(self._value("#due-input"), self._value("#tendered-input"))
-            if due is None:
+            text, tendered = cash_change(self.total_cents, self._value("#tendered-input"))
+            if tendered is None:
                 self.show_message(f"Cash not accepted: {text.lower()}")
                 return
-            self.dismiss(PaymentChoice("cash", cash_cents=due, change_text=text))
+            self.dismiss(PaymentChoice("cash", cash_cents=tendered))
             return
         reference = self._value("#card-ref-input").strip()
         if not reference or not reference.isprintable():

@@ -1,5 +1,5 @@
 """GET /v1/conflicts (the organization's, optionally of one event) and
-POST /v1/conflicts/{id}/resolve."""
+POST /v1/conflicts/{id}/resolve (with ``refund_sale_id``: refund that petrol sale too)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import falcon
 
 from fieldpass.server.api.base import Resource
 from fieldpass.server.api.common import decode_body, send
-from fieldpass.server.services import conflicts
+from fieldpass.server.services import conflicts, petrol_events
 
 
 class ConflictsResource(Resource):
@@ -21,6 +21,18 @@ class ConflictsResource(Resource):
 class ConflictResolveResource(Resource):
     def on_post(self, req: falcon.Request, resp: falcon.Response, conflict_id: int) -> None:
         body = decode_body(req, conflicts.ResolveRequest)
+        if body.refund_sale_id is not None:
+            settled = petrol_events.resolve_with_refund(
+                self.engine,
+                req.context.org_id,
+                req.context.admin.user_id,
+                conflict_id,
+                body.refund_sale_id,
+                body.resolution,
+                now=req.context.received_at,
+            )
+            send(resp, settled)
+            return
         send(
             resp,
             conflicts.resolve(

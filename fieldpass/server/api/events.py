@@ -6,7 +6,7 @@ import falcon
 
 from fieldpass.server.api.base import Resource
 from fieldpass.server.api.common import decode_body, send
-from fieldpass.server.services import events
+from fieldpass.server.services import events, layouts
 
 
 class EventsResource(Resource):
@@ -15,14 +15,24 @@ class EventsResource(Resource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = decode_body(req, events.EventCreate)
+        org_id, actor, now = req.context.org_id, req.context.admin.user_id, req.context.received_at
+        layout: dict = {}
+        also = None
+        if body.layout is not None:
+            lines = layouts.parse_layout(body.layout)  # every line checked before any write
+
+            def also(conn, event_id: str) -> None:
+                layout.update(
+                    layouts.apply_layout(
+                        conn, org_id, actor, event_id, lines, now=now, new_id=self.config.new_id
+                    )
+                )
+
         created = events.create_event(
-            self.engine,
-            req.context.org_id,
-            req.context.admin.user_id,
-            body,
-            now=req.context.received_at,
-            new_id=self.config.new_id,
+            self.engine, org_id, actor, body, now=now, new_id=self.config.new_id, also=also
         )
+        if layout:
+            created["layout"] = layout
         send(resp, created, 201)
 
 

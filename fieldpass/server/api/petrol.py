@@ -1,12 +1,14 @@
-"""Admin petrol endpoints: PINs (create, import, list, cancel) and the event's deeplink."""
+"""Petrol endpoints: PINs (create, import, list, cancel) and the event's deeplink for
+admins; integration tokens (admins) and the app backend's PIN routes (integration token)."""
 
 from __future__ import annotations
 
 import falcon
+import msgspec
 
 from fieldpass.server.api.base import Resource
 from fieldpass.server.api.common import decode_body, int_param, read_body, send
-from fieldpass.server.services import deeplinks, pins
+from fieldpass.server.services import deeplinks, integration_tokens, pins
 
 
 class PinsResource(Resource):
@@ -87,3 +89,73 @@ class DeeplinkResource(Resource):
                 new_id=self.config.new_id,
             ),
         )
+
+
+# -- integration tokens (admins) and the app backend's routes -------------------------------
+
+
+class IntegrationTokensResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        found = integration_tokens.list_tokens(self.engine, req.context.org_id)
+        send(resp, {"tokens": found})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = decode_body(req, integration_tokens.TokenCreate)
+        created = integration_tokens.create_token(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            body,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+        )
+        send(resp, created, 201)
+
+
+class IntegrationTokenRevokeResource(Resource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, token_id: str) -> None:
+        revoked = integration_tokens.revoke_token(
+            self.engine,
+            req.context.org_id,
+            req.context.admin.user_id,
+            token_id,
+            now=req.context.received_at,
+        )
+        send(resp, revoked)
+
+
+class IntegrationPinCreate(pins.PinCreate, forbid_unknown_fields=True, kw_only=True):
+    event_id: str
+
+
+class IntegrationPinsResource(Resource):
+    """POST /v1/integration/pins: the app backend creates a PIN (same rules as admins)."""
+
+    auth = "integration"
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = decode_body(req, IntegrationPinCreate)
+        fields = msgspec.structs.asdict(body)
+        event_id = fields.pop("event_id")
+        created = pins.create_pin(
+            self.engine,
+            req.context.org_id,
+            req.context.integration.token_id,
+            event_id,
+            pins.PinCreate(**fields),
+            key=self.config.pii_key,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+            new_pin=self.config.new_pin,
+        )
+        send(resp, created, 201)
+
+
+class IntegrationPinResource(Resource):
+    """GET /v1/integration/pins/{pin_id}: the PIN's status, without holder data."""
+
+    auth = "integration"
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, pin_id: str) -> None:
+        row = integration_tokens.find_pin(self.engine, req.context.org_id, pin_id)
+        send(resp, pins.pin_view(row, req.context.received_at, holders=False))

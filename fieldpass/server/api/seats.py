@@ -22,6 +22,7 @@ class SectorsResource(Resource):
             event_id,
             body,
             now=req.context.received_at,
+            new_id=self.config.new_id,
         )
         send(resp, created, 201)
 

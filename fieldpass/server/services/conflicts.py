@@ -62,6 +62,9 @@ def list_conflicts(
 
 class ResolveRequest(msgspec.Struct, forbid_unknown_fields=True):
     resolution: str
+    #: settle a pin_redeemed_twice conflict by refunding this petrol sale (its tickets are
+    #: revoked as REFUNDED): ``petrol_events.resolve_with_refund``
+    refund_sale_id: int | None = None
 
 
 def resolve(
@@ -75,31 +78,38 @@ def resolve(
 ) -> dict[str, Any]:
     """Record how an admin settled a conflict (e.g. "refunded the second buyer"); once."""
     resolution = clean_text(body.resolution, "resolution", max_length=500)
-    c = schema.conflicts
     with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(c).where(c.c.id == conflict_id, c.c.organization_id == org_id)
-        ).first()
-        if row is None:
-            raise not_found(f"conflict {conflict_id}")
-        if row.resolved_at is not None:
-            raise ApiError(
-                "conflict",
-                f"conflict {conflict_id} was already resolved at {to_iso(row.resolved_at)}",
-            )
-        conn.execute(
-            sa.update(c)
-            .where(c.c.id == conflict_id)
-            .values(resolved_at=now, resolved_by=actor, resolution=resolution)
+        return resolve_in(conn, org_id, actor, conflict_id, resolution, now=now)
+
+
+def resolve_in(
+    conn: sa.Connection, org_id: str, actor: str, conflict_id: int, resolution: str, *, now: int
+) -> dict[str, Any]:
+    """``resolve`` in the caller's transaction (a refund settles its conflict with it)."""
+    c = schema.conflicts
+    row = conn.execute(
+        sa.select(c).where(c.c.id == conflict_id, c.c.organization_id == org_id)
+    ).first()
+    if row is None:
+        raise not_found(f"conflict {conflict_id}")
+    if row.resolved_at is not None:
+        raise ApiError(
+            "conflict",
+            f"conflict {conflict_id} was already resolved at {to_iso(row.resolved_at)}",
         )
-        audit(
-            conn,
-            org_id=org_id,
-            actor=actor,
-            action="conflict.resolve",
-            subject=str(conflict_id),
-            at=now,
-            details={"kind": row.kind, "resolution": resolution},
-        )
-        row = conn.execute(sa.select(c).where(c.c.id == conflict_id)).one()
+    conn.execute(
+        sa.update(c)
+        .where(c.c.id == conflict_id)
+        .values(resolved_at=now, resolved_by=actor, resolution=resolution)
+    )
+    audit(
+        conn,
+        org_id=org_id,
+        actor=actor,
+        action="conflict.resolve",
+        subject=str(conflict_id),
+        at=now,
+        details={"kind": row.kind, "resolution": resolution},
+    )
+    row = conn.execute(sa.select(c).where(c.c.id == conflict_id)).one()
     return conflict_view(row)

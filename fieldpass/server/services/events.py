@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from fieldpass.server import schema
 from fieldpass.server.db import reading
 from fieldpass.server.errors import ApiError, not_found
-from fieldpass.server.services import changes
+from fieldpass.server.services import changes, prices
 from fieldpass.server.services.common import audit, clean_text, dumps, loads, parse_time
 from fieldpass.sync import signing
 from fieldpass.sync.clock import to_iso
@@ -23,6 +24,12 @@ class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
     venue: str | None = None
     valid_from: str | None = None
     valid_until: str | None = None
+    #: VAT included in ticket prices, e.g. "25.00" (default: the Croatian PDV rate, 25 %);
+    #: configurable per event, printed on petrol tickets.
+    vat_percent: str | None = None
+    #: a venue layout CSV (sector,rows,seats[,price]) creating every sector and seat with
+    #: the event (``fieldpass.server.services.layouts``)
+    layout: str | None = None
 
 
 class GateCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -55,6 +62,7 @@ def event_view(row: Any) -> dict[str, Any]:
         "valid_until": to_iso(row.valid_until),
         "status": row.status,
         "ticket_count": row.ticket_count,
+        "vat_percent": prices.format_vat(row.vat_basis_points),
     }
 
 
@@ -71,6 +79,7 @@ def event_change_data(row: Any, venue: str | None) -> str:
             "valid_until": row["valid_until"],
             "ticket_public_key": row["ticket_public_key"],
             "status": row["status"],
+            "vat_percent": prices.format_vat(row["vat_basis_points"]),
         }
     )
 
@@ -119,8 +128,17 @@ def get_event(engine: sa.Engine, org_id: str, event_id: str) -> dict[str, Any]:
 
 
 def create_event(
-    engine: sa.Engine, org_id: str, actor: str, body: EventCreate, *, now: int, new_id
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    body: EventCreate,
+    *,
+    now: int,
+    new_id,
+    also: Callable[[sa.Connection, str], Any] | None = None,
 ) -> dict[str, Any]:
+    """Create the event; ``also(conn, event_id)`` runs in the same transaction (the venue
+    layout), so a refused layout leaves no event behind."""
     name = clean_text(body.name, "name", max_length=200)
     venue = clean_text(body.venue, "venue", max_length=200) if body.venue else None
     starts_at = parse_time(body.starts_at, "starts_at")
@@ -131,6 +149,11 @@ def create_event(
         raise ApiError("invalid", "ends_at is before starts_at")
     if valid_from is not None and valid_until is not None and valid_until < valid_from:
         raise ApiError("invalid", "valid_until is before valid_from")
+    vat = (
+        prices.DEFAULT_VAT_BASIS_POINTS
+        if body.vat_percent is None
+        else prices.parse_vat(body.vat_percent)
+    )
     key = signing.generate_private_key()
     event_id = new_id()
     with engine.begin() as conn:
@@ -159,6 +182,7 @@ def create_event(
             "ticket_private_key": signing.private_key_to_text(key),
             "ticket_public_key": signing.public_key_text(key),
             "created_at": now,
+            "vat_basis_points": vat,
         }
         conn.execute(sa.insert(schema.events).values(**row))
         audit(conn, org_id=org_id, actor=actor, action="event.create", subject=event_id, at=now)
@@ -177,6 +201,8 @@ def create_event(
             ],
             now,
         )
+        if also is not None:
+            also(conn, event_id)
     return get_event(engine, org_id, event_id)
 
 

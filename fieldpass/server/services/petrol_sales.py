@@ -49,8 +49,16 @@ def apply_sales(
     return raised, out
 
 
-def _side(device_id: str, seq: int, sold_at: int, barcodes: list[str]) -> dict[str, Any]:
-    return {"device_id": device_id, "seq": seq, "sold_at": to_iso(sold_at), "barcodes": barcodes}
+def _side(
+    device_id: str, seq: int, sold_at: int, barcodes: list[str], sale_id: int
+) -> dict[str, Any]:
+    return {
+        "device_id": device_id,
+        "seq": seq,
+        "sold_at": to_iso(sold_at),
+        "barcodes": barcodes,
+        "sale_id": sale_id,  # what ``conflicts resolve --refund-sale`` takes
+    }
 
 
 def _apply_sale(
@@ -74,6 +82,7 @@ def _apply_sale(
         return conflicts.record(conn, [row]), []
     problems: list[str] = []
     conflict_rows: list[dict[str, Any]] = []
+    redeemed_twice = False
     out: list[changes.NewChange] = []
 
     # tickets first: they are what the customer holds
@@ -147,10 +156,10 @@ def _apply_sale(
             used = {**pin._mapping, "status": "USED"}
             out += pin_tombstones(conn, [used])
         else:
-            conflict_rows.append(_twice_row(conn, device, event, payload, sold_at, received_at))
+            redeemed_twice = True
 
     ps = schema.petrol_sales
-    conn.execute(
+    sale_id = conn.execute(
         sa.insert(ps).values(
             organization_id=org_id,
             event_id=payload.event_id,
@@ -165,8 +174,14 @@ def _apply_sale(
             barcodes=dumps(barcodes),
             sold_at=sold_at,
             received_at=received_at,
+            reservation_id=payload.reservation_id,
+            documents=None if payload.documents is None else dumps(payload.documents),
         )
-    )
+    ).inserted_primary_key[0]
+    if redeemed_twice:
+        conflict_rows.append(
+            _twice_row(conn, device, event, payload, sold_at, received_at, sale_id)
+        )
     audit(
         conn,
         org_id=org_id,
@@ -188,17 +203,23 @@ def _twice_row(
     payload: PetrolSalePayload,
     sold_at: int,
     now: int,
+    sale_id: int,
 ) -> dict[str, Any]:
     ps = schema.petrol_sales
     first = conn.execute(
-        sa.select(ps).where(ps.c.pin_id == payload.pin_id).order_by(ps.c.sold_at, ps.c.id).limit(1)
+        sa.select(ps)
+        .where(ps.c.pin_id == payload.pin_id, ps.c.id != sale_id)
+        .order_by(ps.c.sold_at, ps.c.id)
+        .limit(1)
     ).first()
     barcodes = [ticket.barcode for ticket in payload.tickets]
-    second = _side(device.id, event.seq, sold_at, barcodes)
+    second = _side(device.id, event.seq, sold_at, barcodes, sale_id)
     details: dict[str, Any] = {"pin_id": payload.pin_id, "pin": payload.pin, "second": second}
     devices = [device.id]
     if first is not None:
-        details["first"] = _side(first.device_id, first.seq, first.sold_at, loads(first.barcodes))
+        details["first"] = _side(
+            first.device_id, first.seq, first.sold_at, loads(first.barcodes), first.id
+        )
         devices = list(dict.fromkeys([first.device_id, device.id]))
     return {
         "kind": ConflictKind.PIN_REDEEMED_TWICE.value,

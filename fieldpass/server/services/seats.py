@@ -27,9 +27,10 @@ import msgspec
 import sqlalchemy as sa
 
 from fieldpass.server import schema
+from fieldpass.server.config import new_uuid
 from fieldpass.server.db import reading
 from fieldpass.server.errors import ApiError, not_found
-from fieldpass.server.services import changes
+from fieldpass.server.services import changes, prices
 from fieldpass.server.services.common import audit, clean_text, dumps, insert_rows
 from fieldpass.server.services.events import require_event
 from fieldpass.sync.clock import to_iso
@@ -46,6 +47,8 @@ class SectorCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     rows: str
     seats: str
+    price: str | None = None  # e.g. "25.00": the sector's price category (named so if new)
+    category: str | None = None  # the price category's name
 
 
 class BlockCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -70,16 +73,8 @@ def _sector(conn: sa.Connection, event_id: str, code: str) -> Any:
 # -- sectors and seats -------------------------------------------------------------------
 
 
-def add_sector(
-    engine: sa.Engine,
-    org_id: str,
-    actor: str,
-    event_id: str,
-    body: SectorCreate,
-    *,
-    now: int,
-) -> dict[str, Any]:
-    """Create the sector if new and add its rows x seats (seats that exist are kept)."""
+def check_sector(body: SectorCreate) -> tuple[str, list[str], list[str], int | None]:
+    """The sector's code, rows, seat numbers and price in cents; ApiError if bad."""
     code = clean_text(body.name, "name", max_length=50)
     rows = _labels(body.rows, "rows", letters=True)
     numbers = _labels(body.seats, "seats", letters=False)
@@ -89,44 +84,98 @@ def add_sector(
             f"{len(rows)} rows x {len(numbers)} seats is more than "
             f"{MAX_SEATS_PER_SECTOR_ADD} seats at once",
         )
-    seat_table = schema.seats
+    price = None if body.price is None else prices.price_cents(body.price)
+    return code, rows, numbers, price
+
+
+def add_sector(
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    event_id: str,
+    body: SectorCreate,
+    *,
+    now: int,
+    new_id: Callable[[], str] = new_uuid,
+) -> dict[str, Any]:
+    """Create the sector if new and add its rows x seats (seats that exist are kept);
+    with a price or category, set the sector's price category."""
+    checked = check_sector(body)
     with engine.begin() as conn:
         require_event(conn, org_id, event_id)
+        return add_sector_in(conn, org_id, actor, event_id, body, checked, now=now, new_id=new_id)
+
+
+def add_sector_in(
+    conn: sa.Connection,
+    org_id: str,
+    actor: str,
+    event_id: str,
+    body: SectorCreate,
+    checked: tuple[str, list[str], list[str], int | None],
+    *,
+    now: int,
+    new_id: Callable[[], str],
+) -> dict[str, Any]:
+    """``add_sector`` in the caller's transaction (``checked`` from ``check_sector``)."""
+    code, rows, numbers, price = checked
+    seat_table = schema.seats
+    category = prices.resolve_category(
+        conn, event_id, price=price, name=body.category, now=now, new_id=new_id
+    )
+    sector = _sector(conn, event_id, code)
+    if sector is None:
+        conn.execute(
+            sa.insert(schema.sectors).values(
+                event_id=event_id,
+                code=code,
+                price_category_id=None if category is None else category.id,
+            )
+        )
         sector = _sector(conn, event_id, code)
-        if sector is None:
-            conn.execute(sa.insert(schema.sectors).values(event_id=event_id, code=code))
-            sector = _sector(conn, event_id, code)
-        existing = set(
-            conn.execute(
-                sa.select(seat_table.c.row_identifier, seat_table.c.seat_number).where(
-                    seat_table.c.sector_id == sector.id
-                )
-            ).all()
+    elif category is not None and sector.price_category_id != category.id:
+        conn.execute(
+            sa.update(schema.sectors)
+            .where(schema.sectors.c.id == sector.id)
+            .values(price_category_id=category.id)
         )
-        new_seats = [
-            {
-                "event_id": event_id,
-                "sector_id": sector.id,
-                "row_identifier": row,
-                "seat_number": number,
-                "status": "AVAILABLE",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row in rows
-            for number in numbers
-            if (row, number) not in existing
-        ]
-        insert_rows(conn, seat_table, new_seats)
-        audit(
-            conn,
-            org_id=org_id,
-            actor=actor,
-            action="sector.add",
-            subject=f"{event_id}:{code}",
-            at=now,
-            details={"rows": body.rows, "seats": body.seats, "created": len(new_seats)},
-        )
+        _reprice_blocks(conn, org_id, sector.id, now)
+    existing = set(
+        conn.execute(
+            sa.select(seat_table.c.row_identifier, seat_table.c.seat_number).where(
+                seat_table.c.sector_id == sector.id
+            )
+        ).all()
+    )
+    new_seats = [
+        {
+            "event_id": event_id,
+            "sector_id": sector.id,
+            "row_identifier": row,
+            "seat_number": number,
+            "status": "AVAILABLE",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for row in rows
+        for number in numbers
+        if (row, number) not in existing
+    ]
+    insert_rows(conn, seat_table, new_seats)
+    audit(
+        conn,
+        org_id=org_id,
+        actor=actor,
+        action="sector.add",
+        subject=f"{event_id}:{code}",
+        at=now,
+        details={
+            "rows": body.rows,
+            "seats": body.seats,
+            "created": len(new_seats),
+            "price_category": None if category is None else category.name,
+        },
+    )
     return {
         "event_id": event_id,
         "sector": code,
@@ -135,16 +184,45 @@ def add_sector(
         "created": len(new_seats),
         "existing": len(rows) * len(numbers) - len(new_seats),
         "total": len(existing) + len(new_seats),
+        "price_category": None if category is None else category.name,
+        "price": None if category is None else prices.format_cents(category.price_cents),
     }
 
 
+def _reprice_blocks(conn: sa.Connection, org_id: str, sector_id: int, now: int) -> None:
+    """The sector's price changed: its ACTIVE blocks go to their kiosks again (new price)."""
+    b = schema.seat_blocks
+    rows = conn.execute(
+        _block_query().where(b.c.sector_id == sector_id, b.c.status == "ACTIVE")
+    ).all()
+    changes.emit(
+        conn,
+        org_id,
+        [
+            changes.NewChange(
+                row.event_id,
+                "seat_block",
+                row.id,
+                "upsert",
+                dumps(_block_change_data(row)),
+                changes.device_audience(row.device_id),
+            )
+            for row in rows
+        ],
+        now,
+    )
+
+
 def list_sectors(engine: sa.Engine, org_id: str, event_id: str) -> list[dict[str, Any]]:
-    """Every sector of the event with its seat counts by status."""
-    s, seat_table = schema.sectors, schema.seats
+    """Every sector of the event with its price and seat counts by status."""
+    s, seat_table, pc = schema.sectors, schema.seats, schema.price_categories
     with reading(engine) as conn:
         require_event(conn, org_id, event_id)
         sectors = conn.execute(
-            sa.select(s.c.id, s.c.code).where(s.c.event_id == event_id).order_by(s.c.code)
+            sa.select(s.c.id, s.c.code, pc.c.price_cents)
+            .select_from(s.outerjoin(pc, pc.c.id == s.c.price_category_id))
+            .where(s.c.event_id == event_id)
+            .order_by(s.c.code)
         ).all()
         counts = conn.execute(
             sa.select(seat_table.c.sector_id, seat_table.c.status, sa.func.count())
@@ -164,6 +242,9 @@ def list_sectors(engine: sa.Engine, org_id: str, event_id: str) -> list[dict[str
                 "available": statuses.get("AVAILABLE", 0),
                 "allocated": statuses.get("ALLOCATED", 0),
                 "sold": statuses.get("SOLD", 0),
+                "price": None
+                if sector.price_cents is None
+                else prices.format_cents(sector.price_cents),
             }
         )
     return views
@@ -174,6 +255,7 @@ def list_sectors(engine: sa.Engine, org_id: str, event_id: str) -> list[dict[str
 
 def _block_query() -> sa.Select:
     b, s, d, seat_table = schema.seat_blocks, schema.sectors, schema.devices, schema.seats
+    pc, e = schema.price_categories, schema.events
     sold = (
         sa.select(sa.func.count())
         .select_from(seat_table)
@@ -192,7 +274,14 @@ def _block_query() -> sa.Select:
         d.c.name.label("device_name"),
         sold.label("sold"),
         held.label("unsold"),
-    ).select_from(b.join(s, s.c.id == b.c.sector_id).join(d, d.c.id == b.c.device_id))
+        pc.c.price_cents.label("price_cents"),
+        e.c.vat_basis_points.label("vat_basis_points"),
+    ).select_from(
+        b.join(s, s.c.id == b.c.sector_id)
+        .join(d, d.c.id == b.c.device_id)
+        .join(e, e.c.id == b.c.event_id)
+        .outerjoin(pc, pc.c.id == s.c.price_category_id)
+    )
 
 
 def block_view(row: Any, seats: list[tuple[str, str, str]] | None = None) -> dict[str, Any]:
@@ -211,6 +300,8 @@ def block_view(row: Any, seats: list[tuple[str, str, str]] | None = None) -> dic
         "returned": row.returned_count,
         "created_at": to_iso(row.created_at),
         "returned_at": to_iso(row.returned_at),
+        "price": None if row.price_cents is None else prices.format_cents(row.price_cents),
+        "vat_percent": prices.format_vat(row.vat_basis_points),
     }
     if seats is not None:
         view["seat_list"] = [{"row": r, "seat": n, "status": st} for r, n, st in seats]
@@ -355,6 +446,9 @@ def _block_change_data(row: Any) -> dict[str, Any]:
         "seats": row.seats_spec,
         "status": row.status,
         "seat_count": row.seat_count,
+        # what the kiosk charges per seat of this block, VAT included (None: no price set)
+        "price_cents": row.price_cents,
+        "vat_percent": prices.format_vat(row.vat_basis_points),
     }
 
 

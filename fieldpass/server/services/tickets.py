@@ -261,29 +261,49 @@ def revoke_ticket(
     t = schema.tickets
     with engine.begin() as conn:
         require_event(conn, org_id, event_id)
-        row = conn.execute(
-            sa.select(t).where(t.c.event_id == event_id, t.c.barcode == barcode)
-        ).first()
-        if row is None:
+        ticket_id = revoke_in(
+            conn, org_id, actor, event_id, barcode, status=status, reason=reason, now=now
+        )
+        if ticket_id is None:
             raise not_found(f"ticket {barcode[:64]!r}")
-        conn.execute(
-            sa.update(t)
-            .where(t.c.id == row.id)
-            .values(status=status, status_reason=reason, updated_at=now)
-        )
-        ticket = {**row._asdict(), "status": status, "status_reason": reason}
-        changes.emit(conn, org_id, [ticket_change(ticket)], now)
-        audit(
-            conn,
-            org_id=org_id,
-            actor=actor,
-            action="ticket.revoke",
-            subject=f"{event_id}:{barcode}",
-            at=now,
-            details={"status": status, "reason": reason},
-        )
-        updated = conn.execute(sa.select(t).where(t.c.id == row.id)).one()
+        updated = conn.execute(sa.select(t).where(t.c.id == ticket_id)).one()
     return ticket_view(updated)
+
+
+def revoke_in(
+    conn: sa.Connection,
+    org_id: str,
+    actor: str,
+    event_id: str,
+    barcode: str,
+    *,
+    status: str,
+    reason: str,
+    now: int,
+) -> int | None:
+    """In the caller's transaction: set the ticket's status, emit its tombstone for the
+    gates, audit; the ticket id, or None if the event has no such ticket."""
+    t = schema.tickets
+    row = conn.execute(sa.select(t).where(t.c.event_id == event_id, t.c.barcode == barcode)).first()
+    if row is None:
+        return None
+    conn.execute(
+        sa.update(t)
+        .where(t.c.id == row.id)
+        .values(status=status, status_reason=reason, updated_at=now)
+    )
+    ticket = {**row._asdict(), "status": status, "status_reason": reason}
+    changes.emit(conn, org_id, [ticket_change(ticket)], now)
+    audit(
+        conn,
+        org_id=org_id,
+        actor=actor,
+        action="ticket.revoke",
+        subject=f"{event_id}:{barcode}",
+        at=now,
+        details={"status": status, "reason": reason},
+    )
+    return row.id
 
 
 class SignedTicketRequest(msgspec.Struct, forbid_unknown_fields=True):
