@@ -1334,6 +1334,10 @@ def seats_group() -> None:
     """Seat blocks: the seats each petrol kiosk may sell."""
 
 
+#: How `seats list` shows a block's state (RETURNING waits for its kiosk to sync).
+_BLOCK_STATES = {"RETURNING": "RETURNING (until the kiosk syncs)"}
+
+
 def _block_rows(blocks: list[dict[str, Any]]) -> str:
     return table(
         (
@@ -1355,7 +1359,7 @@ def _block_rows(blocks: list[dict[str, Any]]) -> str:
                 b.get("sector"),
                 b.get("rows"),
                 b.get("seats"),
-                b.get("status"),
+                _BLOCK_STATES.get(b.get("status"), b.get("status")),
                 b.get("seat_count"),
                 b.get("sold"),
                 b.get("unsold"),
@@ -1421,19 +1425,46 @@ def seats_list_cmd(settings: AdminSettings, event_id: str, as_json: bool) -> Non
 
 @seats_group.command("return")
 @click.argument("block_id")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Free the unsold seats now, without the kiosk (lost or revoked); needs --reason.",
+)
+@click.option("--reason", default=None, help="Why the kiosk cannot release it (audit log).")
 @json_option
 @pass_settings
-def seats_return_cmd(settings: AdminSettings, block_id: str, as_json: bool) -> None:
-    """Return a block: its unsold seats become available again; sold seats stay sold."""
+def seats_return_cmd(
+    settings: AdminSettings, block_id: str, force: bool, reason: str | None, as_json: bool
+) -> None:
+    """Take a block back: it is RETURNING until its kiosk syncs and releases the seats it
+    did not sell (they then become available); sold seats stay sold. --force frees the
+    unsold seats at once: what the kiosk sold offline and never synced may be sold twice."""
+    if reason is not None and not force:
+        raise CliError("--reason goes with --force")
+    if force and (reason is None or not reason.strip()):
+        raise CliError("--force needs --reason (why the kiosk cannot release the block)")
     with settings.client() as client:
-        block = client.return_seat_block(block_id)
+        if force:
+            block = client.request(
+                "POST",
+                f"/v1/seat-blocks/{segment(block_id)}/return",
+                json_body={"force": True, "reason": reason},
+            )
+        else:
+            block = client.return_seat_block(block_id)
     if as_json:
         emit_json(block)
-        return
-    click.echo(
-        f"block {block.get('id')} returned: {block.get('returned')} unsold seats freed, "
-        f"{block.get('sold')} sold"
-    )
+    elif block.get("status") == "RETURNING":
+        click.echo(
+            f"block {block.get('id')} is RETURNING: its {block.get('unsold')} unsold seats "
+            f"stay held until {block.get('device_name') or block.get('device_id')} syncs and "
+            "releases them"
+        )
+    else:
+        click.echo(
+            f"block {block.get('id')} returned: {block.get('returned')} unsold seats freed, "
+            f"{block.get('sold')} sold"
+        )
 
 
 # -- petrol: deeplink -------------------------------------------------------------------

@@ -6,7 +6,9 @@ all: a reservation (``petrol_reservation``: seats held for a PIN while the atten
 checks documents and takes payment), its end without a sale (``petrol_reservation_end``:
 expired or cancelled, the seats go back to the block), the sale (``petrol_sale``: PIN
 used, seats sold, tickets recorded) and an emergency reprint (``petrol_reprint``,
-committed before the copy prints). The rules shared with the server (barcodes, seat
+committed before the copy prints), and the release of a seat block the admin takes
+back (``seat_block_released``, in the transaction of the pull page that brought the
+return: the block stops selling and its unsold seats go back together). The rules shared with the server (barcodes, seat
 choice, the payload schema) live in ``fieldpass.sync``.
 """
 
@@ -56,6 +58,9 @@ MAX_RESERVATION_MINUTES = 60
 #: yet); the VAT rate likewise. Prices are in cents with VAT included.
 UNPRICED_SEAT_CENTS = 0
 DEFAULT_VAT_PERCENT = "25.00"
+
+#: Why a reservation ended when the admin took its seat block back.
+BLOCK_RETURNED_REASON = "seat block returned to the server"
 
 #: Holder data of a match is deleted this long after the match ended...
 HOLDER_DATA_GRACE_MS = 24 * 3_600_000
@@ -277,6 +282,129 @@ def _validated(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         return payload_dict(validate_payload(kind, payload))
     except PayloadError as exc:
         raise DeviceError(f"invalid_{kind.removeprefix('petrol_')}", str(exc)) from None
+
+
+def _end_reservation(
+    store: Store,
+    conn: Any,
+    key: Ed25519PrivateKey,
+    device_id: str,
+    reservation: tuple[str, str],
+    outcome: str,
+    now: int,
+    reason: str,
+) -> None:
+    """End the reservation ``(id, pin_id)`` without a sale and free its seats, with its
+    ``petrol_reservation_end`` event, in the caller's transaction."""
+    reservation_id, pin_id = reservation
+    payload = _validated(
+        "petrol_reservation_end",
+        {
+            "reservation_id": reservation_id,
+            "pin_id": pin_id,
+            "outcome": outcome,
+            "ended_at": now,
+            "reason": reason,
+        },
+    )
+    appended = store.append_event(
+        conn,
+        key,
+        device_id=device_id,
+        kind="petrol_reservation_end",
+        device_time=now,
+        payload=payload,
+    )
+    conn.execute(
+        "UPDATE petrol_reservations SET status = ?, ended_at = ?, end_seq = ? WHERE id = ?",
+        (outcome.upper(), now, appended.seq, reservation_id),
+    )
+    conn.execute("DELETE FROM petrol_seat_holds WHERE reservation_id = ?", (reservation_id,))
+
+
+@dataclass(frozen=True)
+class BlockRelease:
+    """A seat block this kiosk handed back: the outbox seq of its ``seat_block_released``
+    event, the unsold seats it released, the reservations it cancelled."""
+
+    block_id: str
+    seq: int
+    seats: tuple[Seat, ...]
+    cancelled: tuple[str, ...]
+
+
+def release_returning_blocks(
+    store: Store, conn: Any, key: Ed25519PrivateKey, device_id: str, now: int
+) -> list[BlockRelease]:
+    """In the caller's transaction (the pull page that brought the change): for each
+    block the admin is taking back (RETURNING) and not yet released here, cancel the
+    reservations holding its seats and queue ``seat_block_released`` with its unsold
+    seats. The kiosk stopped selling from it already (only ACTIVE blocks sell); every
+    sale it made from the block is earlier in the outbox, so the server sees them first.
+    """
+    blocks = conn.execute(
+        "SELECT b.id FROM seat_blocks b WHERE b.status = 'RETURNING' AND NOT EXISTS"
+        " (SELECT 1 FROM petrol_block_releases r WHERE r.block_id = b.id) ORDER BY b.id"
+    ).fetchall()
+    done: list[BlockRelease] = []
+    for (block_id,) in blocks:
+        holding = conn.execute(
+            "SELECT DISTINCT r.id, r.pin_id, r.seq FROM petrol_reservations r"
+            " JOIN petrol_seat_holds h ON h.reservation_id = r.id"
+            " JOIN seats s ON s.event_id IS h.event_id AND s.sector = h.sector"
+            ' AND s."row" = h."row" AND s.seat = h.seat'
+            " WHERE s.block_id = ? AND r.status = 'ACTIVE' ORDER BY r.seq",
+            (block_id,),
+        ).fetchall()
+        for reservation_id, pin_id, _ in holding:
+            _end_reservation(
+                store,
+                conn,
+                key,
+                device_id,
+                (reservation_id, pin_id),
+                "cancelled",
+                now,
+                BLOCK_RETURNED_REASON,
+            )
+        unsold = sorted(
+            (
+                (sector, row, number)
+                for sector, row, number in conn.execute(
+                    'SELECT s.sector, s."row", s.seat FROM seats s'
+                    " WHERE s.block_id = ? AND s.status = 'ALLOCATED' AND NOT EXISTS"
+                    " (SELECT 1 FROM petrol_tickets t WHERE t.event_id IS s.event_id"
+                    ' AND t.sector = s.sector AND t."row" = s."row" AND t.seat = s.seat)',
+                    (block_id,),
+                )
+            ),
+            key=lambda seat: (seat[0], *seat_sort_key(seat[1], seat[2])),
+        )
+        payload = _validated(
+            "seat_block_released",
+            {
+                "block_id": block_id,
+                "seats": [{"sector": a, "row": b, "seat": c} for a, b, c in unsold],
+                "released_at": now,
+            },
+        )
+        appended = store.append_event(
+            conn,
+            key,
+            device_id=device_id,
+            kind="seat_block_released",
+            device_time=now,
+            payload=payload,
+        )
+        conn.execute(
+            "INSERT INTO petrol_block_releases (block_id, seq, released_at, seats)"
+            " VALUES (?, ?, ?, ?)",
+            (block_id, appended.seq, now, len(unsold)),
+        )
+        done.append(
+            BlockRelease(block_id, appended.seq, tuple(unsold), tuple(r[0] for r in holding))
+        )
+    return done
 
 
 class PetrolService:
@@ -597,29 +725,16 @@ class PetrolService:
         )
 
     def _end(self, conn: Any, reservation: Reservation, outcome: str, now: int, reason: str):
-        payload = _validated(
-            "petrol_reservation_end",
-            {
-                "reservation_id": reservation.id,
-                "pin_id": reservation.pin_id,
-                "outcome": outcome,
-                "ended_at": now,
-                "reason": reason,
-            },
-        )
-        appended = self.store.append_event(
+        _end_reservation(
+            self.store,
             conn,
             self.key,
-            device_id=self.identity.device_id,
-            kind="petrol_reservation_end",
-            device_time=now,
-            payload=payload,
+            self.identity.device_id,
+            (reservation.id, reservation.pin_id),
+            outcome,
+            now,
+            reason,
         )
-        conn.execute(
-            "UPDATE petrol_reservations SET status = ?, ended_at = ?, end_seq = ? WHERE id = ?",
-            (outcome.upper(), now, appended.seq, reservation.id),
-        )
-        conn.execute("DELETE FROM petrol_seat_holds WHERE reservation_id = ?", (reservation.id,))
 
     # -- the sale ----------------------------------------------------------------------------
 

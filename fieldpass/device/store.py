@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +184,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE petrol_tickets ADD COLUMN document_type TEXT;
     ALTER TABLE petrol_tickets ADD COLUMN price_cents INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE petrol_tickets ADD COLUMN vat_percent TEXT;
+    """,
+    # petrol: seat blocks this kiosk released to the server (own data, kept across
+    # re-pulls: a block is released once, with the outbox seq of its event)
+    """
+    CREATE TABLE petrol_block_releases (
+        block_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, released_at INTEGER NOT NULL,
+        seats INTEGER NOT NULL
+    );
     """,
 ]
 
@@ -572,11 +580,19 @@ class Store:
 
     # -- pulled data ---------------------------------------------------------------------
 
-    def apply_changes(self, changes: list[Change], cursor: str, epoch: str) -> None:
+    def apply_changes(
+        self,
+        changes: list[Change],
+        cursor: str,
+        epoch: str,
+        after: Callable[[sqlite3.Connection], object] | None = None,
+    ) -> None:
         """Apply one pulled page and its cursor in one transaction (resumable after a kill).
 
         Consecutive changes of the same entity and op are written with one executemany,
-        which keeps server order while avoiding per-row round trips.
+        which keeps server order while avoiding per-row round trips. ``after`` runs in the
+        same transaction once the page is written: what the page makes the device do
+        (e.g. release a returned seat block) commits with the page, or neither does.
         """
         with self.transaction() as conn:
             start = 0
@@ -592,6 +608,8 @@ class Store:
                     end += 1
                 self._apply_run(conn, first.entity, first.op, changes[start:end])
                 start = end
+            if after is not None:
+                after(conn)
             conn.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 [(CURSOR, cursor), (EPOCH, epoch)],
@@ -812,6 +830,19 @@ class Store:
                 (event_id,),
             )
         ]
+
+    def wipe_holder_data(self) -> tuple[int, int]:
+        """Delete every holder's personal data here (sealed PIN holders, ticket holder
+        names); sales, tickets, seats and the outbox stay. Returns (pins, tickets) wiped.
+        For a revoked kiosk: whoever holds it must not read who bought what."""
+        with self.transaction() as conn:
+            pins = conn.execute(
+                "UPDATE petrol_pins SET holders_sealed = NULL WHERE holders_sealed IS NOT NULL"
+            ).rowcount
+            tickets = conn.execute(
+                "UPDATE petrol_tickets SET holder = NULL WHERE holder IS NOT NULL"
+            ).rowcount
+        return pins, tickets
 
     def pin_sold_here(self, pin_id: str) -> int | None:
         """The outbox seq of this kiosk's sale of the PIN, if it sold it."""

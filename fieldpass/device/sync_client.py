@@ -8,7 +8,8 @@ point and resumed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldpass.device.errors import DeviceError
+from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import DeviceIdentity
+from fieldpass.device.petrol import release_returning_blocks
 from fieldpass.device.store import (
     CLOCK_OFFSET_MS,
     CURSOR,
@@ -61,6 +64,7 @@ class SyncReport:
     pulled: int
     error: str | None
     at: int
+    revoked: bool = False  # the server revoked this device (a petrol kiosk wiped its holders)
 
 
 _problem_decoder = msgspec.json.Decoder(Problem)
@@ -106,8 +110,11 @@ class SyncClient:
         http: httpx.Client | None = None,
         clock: Clock = system_clock,
         timeout: float = 10.0,
+        home: DeviceHome | None = None,
     ) -> None:
         self.store = store
+        # the device's home: its store file lives there (DeviceHome.store_path)
+        self.home = home if home is not None else DeviceHome(Path(store.path).parent)
         self.identity = identity
         self.key = key
         self.clock = clock
@@ -210,7 +217,7 @@ class SyncClient:
         """Handle a refused push: return to retry (gap), else raise after recording."""
         error = auth_error(response)
         if error is not None:
-            raise error
+            raise self._refused(error)
         problem = _problem(response)
         if problem.code == "gap" and problem.expected_seq is not None:
             expected = problem.expected_seq
@@ -278,7 +285,7 @@ class SyncClient:
             if response.status_code != 200:
                 error = auth_error(response)
                 if error is not None:
-                    raise error
+                    raise self._refused(error)
                 problem = _problem(response)
                 code = "upgrade_required" if problem.code == "upgrade_required" else "server_error"
                 raise DeviceError(code, f"pull refused: {problem.code}: {problem.message}")
@@ -288,7 +295,7 @@ class SyncClient:
                 raise DeviceError("bad_response", f"bad pull answer: {exc}") from exc
             if epoch is not None and page.epoch != epoch:
                 self.store.reset_pulled_data()
-            self.store.apply_changes(page.changes, page.cursor, page.epoch)
+            self.store.apply_changes(page.changes, page.cursor, page.epoch, after=self._after_page)
             pulled += len(page.changes)
             if progress is not None:
                 progress(pulled, None if page.more else pulled)
@@ -297,10 +304,31 @@ class SyncClient:
         self.store.set_meta(**{LAST_PULL_AT: self.clock()})
         return pulled
 
+    def _after_page(self, conn: Any) -> None:
+        """In the page's transaction: what the page obliges the device to do at once."""
+        release_returning_blocks(self.store, conn, self.key, self.identity.device_id, self.clock())
+
+    def _refused(self, error: DeviceError) -> DeviceError:
+        """A revoked petrol kiosk forgets its customers at once: the holder data in the
+        store and the holders key file go (sales and the outbox stay), and device.json
+        says revoked so the apps refuse to start. Returns ``error`` with what was done."""
+        if error.code != "device_revoked" or self.identity.role != "petrol":
+            return error
+        self.store.wipe_holder_data()
+        self.home.holders_key_path.unlink(missing_ok=True)
+        if self.home.identity_path.exists():
+            replace(self.identity, status="revoked", token=None).save(self.home.identity_path)
+        return DeviceError(
+            "device_revoked",
+            "device revoked by the server: holder data and the holders key were deleted "
+            "from this kiosk",
+        )
+
     # -- both ------------------------------------------------------------------------------
 
     def sync_once(self, progress: Progress | None = None) -> SyncReport:
-        """Push then pull (and push again if the pull found a new server epoch).
+        """Push then pull (and push again if the pull found a new server epoch, or push
+        and pull again if the pull queued events).
 
         Never raises for network or server errors: the report says what happened, and
         online/last_error/last_sync_at are recorded in the store.
@@ -308,6 +336,7 @@ class SyncClient:
         pushed = pulled = 0
         error: str | None = None
         online = True
+        revoked = False
         try:
             epoch_before = self.store.get_meta(EPOCH)
             try:
@@ -316,15 +345,24 @@ class SyncClient:
                 if exc.code in ("offline", "unauthorized", "device_revoked", "not_approved"):
                     raise
                 error = exc.message  # fork / upgrade: keep pulling, surface the error
+            queued_before = self.store.last_seq()
             pulled = self.pull(progress)
             if epoch_before is not None and self.store.get_meta(EPOCH) != epoch_before:
                 pushed += self.push_pending()
+            elif self.store.last_seq() > queued_before and error is None:
+                # the pull queued events (a seat block released): hand them over and take
+                # the server's answer now, not one sync later
+                pushed += self.push_pending()
+                pulled += self.pull(progress)
         except DeviceError as exc:
             error = exc.message
             online = exc.code != "offline"
+            revoked = exc.code == "device_revoked"
         at = self.clock()
         values: dict[str, Any] = {ONLINE: "1" if online else "0", LAST_ERROR: error}
         if error is None:
             values[LAST_SYNC_AT] = at
         self.store.set_meta(**values)
-        return SyncReport(online=online, pushed=pushed, pulled=pulled, error=error, at=at)
+        return SyncReport(
+            online=online, pushed=pushed, pulled=pulled, error=error, at=at, revoked=revoked
+        )

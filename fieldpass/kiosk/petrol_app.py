@@ -436,7 +436,14 @@ class PetrolApp(App[None]):
 
     @work(thread=True, group="sync", exit_on_error=False, description="sync")
     def _sync(self) -> None:
-        self.ctx.sync.sync_once()
+        report = self.ctx.sync.sync_once()
+        if report.revoked:  # the sync wiped the holder data: no sale can open a PIN now
+            self.ctx.petrol.holders_key = None
+            self.call_from_thread(
+                self.pin_screen.show_message,
+                "This kiosk was revoked by the server: holder data deleted, no more sales. "
+                "Call the event office.",
+            )
         self.ctx.petrol.expire_reservations()
         self.ctx.petrol.purge_holder_data()
         self._post_status(synced=True)

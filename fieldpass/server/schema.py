@@ -339,7 +339,8 @@ seat_blocks = sa.Table(
     sa.Column("sector_id", sa.Integer, sa.ForeignKey("sectors.id"), nullable=False),
     sa.Column("rows_spec", sa.String(200), nullable=False),
     sa.Column("seats_spec", sa.String(200), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, server_default="ACTIVE"),  # | RETURNED
+    # ACTIVE -> RETURNING (the kiosk releases its unsold seats) -> RETURNED
+    sa.Column("status", sa.String(20), nullable=False, server_default="ACTIVE"),
     sa.Column("seat_count", sa.Integer, nullable=False),
     sa.Column("returned_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_by", sa.String(36), nullable=False),

@@ -183,6 +183,25 @@ class PetrolReprintPayload(Payload):
             raise ValueError("a reprint needs a reason")
 
 
+#: Most seats one seat block holds (the server refuses larger blocks).
+MAX_BLOCK_SEATS = 10_000
+
+
+class SeatBlockReleasedPayload(Payload):
+    """The kiosk stopped selling from a block the admin is taking back (RETURNING) and
+    hands back the seats it had not sold; every sale of the block precedes this event in
+    the outbox, so the server frees exactly these seats and no seat is sold twice."""
+
+    block_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+    seats: Annotated[list[PetrolSeat], msgspec.Meta(max_length=MAX_BLOCK_SEATS)]
+    released_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+
+    def __post_init__(self) -> None:
+        seats = [(s.sector, s.row, s.seat) for s in self.seats]
+        if len(set(seats)) != len(seats):
+            raise ValueError("a seat is listed twice")
+
+
 # -- raffle sale units ---------------------------------------------------------------------
 
 #: Most tickets one order (one package) may hold.
@@ -283,6 +302,7 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
     "petrol_reservation": PetrolReservationPayload,
     "petrol_reservation_end": PetrolReservationEndPayload,
     "petrol_reprint": PetrolReprintPayload,
+    "seat_block_released": SeatBlockReleasedPayload,
     "raffle_sale": RaffleSalePayload,
     "raffle_void": RaffleVoidPayload,
     "raffle_reprint": RaffleReprintPayload,

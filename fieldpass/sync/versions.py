@@ -15,6 +15,7 @@ EVENT_KINDS: frozenset[str] = frozenset(
         "petrol_reservation",  # petrol kiosk: seats held for a PIN until sale or expiry
         "petrol_reservation_end",  # petrol kiosk: a reservation expired or was cancelled
         "petrol_reprint",  # petrol kiosk: emergency reprint (reason, identity checked)
+        "seat_block_released",  # petrol kiosk: stopped selling a returned block, unsold seats
         "raffle_sale",  # rsu: one order (a package's draw numbers, one validation number)
         "raffle_void",  # rsu: a whole order voided, with a reason
         "raffle_reprint",  # rsu: a receipt printed again (REPRINT), for the print log

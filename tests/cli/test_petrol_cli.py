@@ -155,7 +155,12 @@ def test_sectors_and_seat_blocks(admin, match):  # noqa: F811
     )  # fmt: skip
     listing = ok("admin", "seats", "list", "--event", match).stdout
     assert block["id"] in listing and "kiosk-1" in listing
-    returned = as_json("admin", "seats", "return", block["id"])
+    returning = as_json("admin", "seats", "return", block["id"])
+    assert returning["status"] == "RETURNING" and returning["unsold"] == 60
+    listing = ok("admin", "seats", "list", "--event", match).stdout
+    assert "RETURNING (until the kiosk syncs)" in listing
+    assert "--force needs --reason" in fails("admin", "seats", "return", block["id"], "--force")
+    returned = as_json("admin", "seats", "return", block["id"], "--force", "--reason", "lost")
     assert returned["status"] == "RETURNED" and returned["returned"] == 60
     assert "already RETURNED" in fails("admin", "seats", "return", block["id"])
     sectors = as_json("admin", "sector", "list", "--event", match)

@@ -138,7 +138,9 @@ def test_cancel_expiry_and_return_reach_the_kiosk(harness, clock, engine):
 
     assert admin.post("/v1/pins/33333/cancel", json={"reason": "refund"}).status_code == 200
     clock.advance(HOUR)  # past 21:00: the kiosk's next pull sweeps the expiry
-    returned = admin.post(f"/v1/seat-blocks/{block['id']}/return")
+    returned = admin.post(  # forced: freed at once, without the kiosk's release
+        f"/v1/seat-blocks/{block['id']}/return", json={"force": True, "reason": "kiosk lost"}
+    )
     assert returned.status_code == 200, returned.text
     page = kiosk.pull(cursor).json
     tombstones = {

@@ -180,7 +180,9 @@ def test_return_frees_unsold_seats_only(harness, setup, engine):
             conn, block["id"], [("A", "1"), ("A", "2"), ("B", "1")], now=harness.clock()
         )
     assert unknown == [("B", "1")]
-    returned = admin.post(f"/v1/seat-blocks/{block['id']}/return")
+    returned = admin.post(
+        f"/v1/seat-blocks/{block['id']}/return", json={"force": True, "reason": "kiosk lost"}
+    )
     assert returned.status_code == 200, returned.text
     view = returned.json
     assert (view["status"], view["returned"], view["sold"], view["unsold"]) == ("RETURNED", 3, 2, 0)
@@ -191,7 +193,9 @@ def test_return_frees_unsold_seats_only(harness, setup, engine):
     states = seat_states(engine)
     assert states[("A", "3")] == ("AVAILABLE", None)
     assert states[("A", "1")] == ("SOLD", block["id"])
-    again = admin.post(f"/v1/seat-blocks/{block['id']}/return")
+    again = admin.post(
+        f"/v1/seat-blocks/{block['id']}/return", json={"force": True, "reason": "again"}
+    )
     assert again.status_code == 409 and again.json["code"] == "invalid_transition"
     # the returned seats can go to another kiosk; the sold ones cannot
     other = kiosk(harness, admin, event_id, "kiosk-2")

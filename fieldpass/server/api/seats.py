@@ -47,6 +47,10 @@ class SeatBlocksResource(Resource):
 
 class SeatBlockReturnResource(Resource):
     def on_post(self, req: falcon.Request, resp: falcon.Response, block_id: str) -> None:
+        """No body: ask the kiosk to release the block; ``{force, reason}``: free it now."""
+        body = seats.BlockReturn()
+        if req.content_length:
+            body = decode_body(req, seats.BlockReturn)
         send(
             resp,
             seats.return_block(
@@ -55,5 +59,7 @@ class SeatBlockReturnResource(Resource):
                 req.context.admin.user_id,
                 block_id,
                 now=req.context.received_at,
+                force=body.force,
+                reason=body.reason,
             ),
         )

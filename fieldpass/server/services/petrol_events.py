@@ -1,5 +1,6 @@
 """Ingest of a petrol kiosk's events in seq order: reservations, their end (expired or
-cancelled), sales (``petrol_sales``) completing a reservation, and emergency reprints.
+cancelled), sales (``petrol_sales``) completing a reservation, emergency reprints, and the
+release of a seat block the admin is taking back (``seats.release_block``).
 
 Runs inside the push transaction. Like a sale, nothing a kiosk reports is refused once its
 payload is valid: what does not fit (a reservation id another kiosk used, an end or a sale
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError, not_found
-from fieldpass.server.services import changes, conflicts, petrol_sales
+from fieldpass.server.services import changes, conflicts, petrol_sales, seats
 from fieldpass.server.services.common import audit, clean_text, dumps, loads
 from fieldpass.server.services.tickets import revoke_in
 from fieldpass.sync.conflicts import ConflictKind
@@ -37,6 +38,7 @@ from fieldpass.sync.payloads import (
     PetrolReservationEndPayload,
     PetrolReservationPayload,
     PetrolSalePayload,
+    SeatBlockReleasedPayload,
 )
 
 PETROL_PAYLOADS = (
@@ -44,6 +46,7 @@ PETROL_PAYLOADS = (
     PetrolReservationPayload,
     PetrolReservationEndPayload,
     PetrolReprintPayload,
+    SeatBlockReleasedPayload,
 )
 OPEN_RESERVATION = ("RESERVED", "IDENTITY_VERIFIED")
 REFUND_STATUS = "REFUNDED"
@@ -76,6 +79,10 @@ def apply(
             raised += _end(conn, device, event, payload, offset, received_at)
         elif isinstance(payload, PetrolReprintPayload):
             raised += _reprint(conn, device, event, payload, offset, received_at)
+        elif isinstance(payload, SeatBlockReleasedPayload):
+            count, new = _release(conn, device, event, payload, received_at)
+            raised += count
+            out += new
     return raised, out
 
 
@@ -231,6 +238,32 @@ def _complete(
         return 0
     row = _problem(device, event, payload.event_id, payload.pin, problem, now)
     return conflicts.record(conn, [row])
+
+
+def _release(
+    conn: sa.Connection,
+    device: Any,
+    event: Event,
+    payload: SeatBlockReleasedPayload,
+    now: int,
+) -> tuple[int, list[changes.NewChange]]:
+    """The kiosk released a RETURNING block: free its unsold seats (``seats.release_block``);
+    anything that does not fit is one conflict for the admin, the rest still applies."""
+    released = [(seat.sector, seat.row, seat.seat) for seat in payload.seats]
+    problems, new = seats.release_block(conn, device.id, payload.block_id, released, now=now)
+    audit(
+        conn,
+        org_id=device.organization_id,
+        actor=device.id,
+        action="seats.released",
+        subject=payload.block_id,
+        at=now,
+        details={"seq": event.seq, "released": len(released), "problems": problems},
+    )
+    if not problems:
+        return 0, new
+    row = _problem(device, event, device.event_id, payload.block_id, "; ".join(problems), now)
+    return conflicts.record(conn, [row]), new
 
 
 def sold_barcodes(conn: sa.Connection, device_id: str) -> set[str]:

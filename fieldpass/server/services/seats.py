@@ -13,9 +13,13 @@ Change log: a block and its seats go to its kiosk only (``changes.device_audienc
 transaction; a return sends the block as a tombstone (status RETURNED) and a tombstone
 for each seat that went back, while sold seats stay with the kiosk.
 
-Returning a block frees its unsold seats at once. That is safe while the kiosk cannot sell
-offline from a block it has not yet synced; once kiosks sell offline, a return must wait
-for the kiosk to acknowledge it (see the report of the petrol foundation work).
+Returning a block is a handshake, because the kiosk sells offline: the admin's return
+only marks the block RETURNING (its seats stay held by it, so no other block can take
+them) and sends the block to its kiosk. At its next pull the kiosk stops selling from the
+block and queues ``seat_block_released`` with the seats it had not sold, after every sale
+it made from the block; ingesting that event frees exactly those seats still unsold by
+the block and marks it RETURNED (``release_block``). A kiosk that is lost or revoked never
+answers: ``return_block(force=True)`` with a reason frees the unsold seats at once.
 """
 
 from __future__ import annotations
@@ -56,6 +60,11 @@ class BlockCreate(msgspec.Struct, forbid_unknown_fields=True):
     sector: str
     rows: str
     seats: str | None = None
+
+
+class BlockReturn(msgspec.Struct, forbid_unknown_fields=True):
+    force: bool = False  # free the unsold seats now, without the kiosk's release
+    reason: str | None = None  # required with force: why the kiosk cannot release it
 
 
 def _labels(text: str, what: str, *, letters: bool) -> list[str]:
@@ -601,10 +610,27 @@ def list_blocks(engine: sa.Engine, org_id: str, event_id: str) -> list[dict[str,
 
 
 def return_block(
-    engine: sa.Engine, org_id: str, actor: str, block_id: str, *, now: int
+    engine: sa.Engine,
+    org_id: str,
+    actor: str,
+    block_id: str,
+    *,
+    now: int,
+    force: bool = False,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    """ACTIVE -> RETURNED: unsold seats become AVAILABLE; sold seats stay with the block."""
-    b, e, seat_table = schema.seat_blocks, schema.events, schema.seats
+    """ACTIVE -> RETURNING: the block goes to its kiosk, which releases its unsold seats.
+
+    ``force`` (with a ``reason``, for a kiosk that is lost or revoked): ACTIVE or RETURNING
+    -> RETURNED at once, the unsold seats become AVAILABLE; what the kiosk sold offline
+    and never pushed may then be sold twice, which is why the reason goes to the audit log.
+    """
+    b, e = schema.seat_blocks, schema.events
+    note = None
+    if force:
+        if reason is None or not reason.strip():
+            raise ApiError("invalid", "a forced return needs a reason (it goes to the audit log)")
+        note = clean_text(reason, "reason", max_length=500)
     with engine.begin() as conn:
         block = conn.execute(
             sa.select(b)
@@ -613,22 +639,47 @@ def return_block(
         ).first()
         if block is None:
             raise not_found(f"seat block {block_id[:40]!r}")
+        if force:
+            if block.status not in ("ACTIVE", "RETURNING"):
+                raise ApiError(
+                    "invalid_transition", f"seat block {block_id} is already {block.status}"
+                )
+            freed = _free_unsold(conn, block_id, None, now=now)
+            audit(
+                conn,
+                org_id=org_id,
+                actor=actor,
+                action="seats.force_return",
+                subject=block_id,
+                at=now,
+                details={"returned": len(freed), "was": block.status, "reason": note},
+            )
+            row = conn.execute(_block_query().where(b.c.id == block_id)).one()
+            changes.emit(conn, org_id, _block_changes(conn, row, "tombstone", freed), now)
+            return block_view(row, _block_seats(conn, block_id))
+        if block.status == "RETURNING":
+            raise ApiError(
+                "invalid_transition",
+                f"seat block {block_id} is already RETURNING: its kiosk releases it at its "
+                "next sync (use force with a reason if the kiosk is lost)",
+            )
         if block.status != "ACTIVE":
             raise ApiError("invalid_transition", f"seat block {block_id} is already {block.status}")
-        going_back = conn.execute(
-            sa.select(seat_table.c.id, seat_table.c.row_identifier, seat_table.c.seat_number)
-            .where(seat_table.c.block_id == block_id, seat_table.c.status == "ALLOCATED")
-            .order_by(seat_table.c.id)
-        ).all()
-        returned = conn.execute(
-            sa.update(seat_table)
-            .where(seat_table.c.block_id == block_id, seat_table.c.status == "ALLOCATED")
-            .values(status="AVAILABLE", block_id=None, updated_at=now)
-        ).rowcount
+        device = conn.execute(
+            sa.select(schema.devices.c.name, schema.devices.c.status).where(
+                schema.devices.c.id == block.device_id
+            )
+        ).one()
+        if device.status != "approved":
+            raise ApiError(
+                "device_not_usable",
+                f"device {device.name!r} is {device.status} and will never release the block: "
+                "return it with force and a reason",
+            )
         conn.execute(
             sa.update(b)
             .where(b.c.id == block_id, b.c.status == "ACTIVE")
-            .values(status="RETURNED", returned_count=returned, returned_at=now)
+            .values(status="RETURNING")
         )
         audit(
             conn,
@@ -637,12 +688,106 @@ def return_block(
             action="seats.return",
             subject=block_id,
             at=now,
-            details={"returned": returned},
+            details={"status": "RETURNING"},
         )
         row = conn.execute(_block_query().where(b.c.id == block_id)).one()
-        seats = _block_seats(conn, block_id)
-        changes.emit(conn, org_id, _block_changes(conn, row, "tombstone", going_back), now)
-    return block_view(row, seats)
+        changes.emit(
+            conn,
+            org_id,
+            [
+                changes.NewChange(
+                    row.event_id,
+                    "seat_block",
+                    row.id,
+                    "upsert",
+                    dumps(_block_change_data(row)),
+                    changes.device_audience(row.device_id),
+                )
+            ],
+            now,
+        )
+        return block_view(row, _block_seats(conn, block_id))
+
+
+def _free_unsold(
+    conn: sa.Connection, block_id: str, keys: set[tuple[str, str]] | None, *, now: int
+) -> list[Any]:
+    """The block's unsold seats (only those ``(row, seat)`` in ``keys`` when given) become
+    AVAILABLE and the block RETURNED with their count; returns the seats freed."""
+    seat_table, b = schema.seats, schema.seat_blocks
+    unsold = conn.execute(
+        sa.select(seat_table.c.id, seat_table.c.row_identifier, seat_table.c.seat_number)
+        .where(seat_table.c.block_id == block_id, seat_table.c.status == "ALLOCATED")
+        .order_by(seat_table.c.id)
+    ).all()
+    freed = [
+        seat for seat in unsold if keys is None or (seat.row_identifier, seat.seat_number) in keys
+    ]
+    for start in range(0, len(freed), 500):
+        conn.execute(
+            sa.update(seat_table)
+            .where(
+                seat_table.c.id.in_([seat.id for seat in freed[start : start + 500]]),
+                seat_table.c.block_id == block_id,
+                seat_table.c.status == "ALLOCATED",
+            )
+            .values(status="AVAILABLE", block_id=None, updated_at=now)
+        )
+    conn.execute(
+        sa.update(b)
+        .where(b.c.id == block_id)
+        .values(status="RETURNED", returned_count=len(freed), returned_at=now)
+    )
+    return freed
+
+
+def release_block(
+    conn: sa.Connection,
+    device_id: str,
+    block_id: str,
+    seats: list[tuple[str, str, str]],
+    *,
+    now: int,
+) -> tuple[list[str], list[changes.NewChange]]:
+    """In the push transaction: the kiosk released its RETURNING block with the unsold
+    ``seats`` (sector, row, seat). Frees those still unsold by the block, marks it RETURNED.
+
+    Returns the problems (for the caller's conflict; empty when all fits) and the changes
+    for the kiosk. Seats the kiosk did not release and never reported sold stay held by
+    the block (a problem names them) rather than risk selling them twice.
+    """
+    b = schema.seat_blocks
+    block = conn.execute(_block_query().where(b.c.id == block_id)).first()
+    if block is None or block.device_id != device_id:
+        return [f"seat block {block_id} is not a block of this kiosk"], []
+    if block.status == "RETURNED":
+        return [], []  # forced back meanwhile: its seats were freed then
+    if block.status != "RETURNING":
+        return [f"seat block {block_id} was released while {block.status}, not RETURNING"], []
+    wrong_sector = sorted({sector for sector, _, _ in seats if sector != block.sector})
+    keys = {(row, number) for sector, row, number in seats if sector == block.sector}
+    freed = _free_unsold(conn, block_id, keys, now=now)
+    problems: list[str] = []
+    if wrong_sector:
+        problems.append(f"released seats of another sector: {', '.join(wrong_sector)}")
+    not_freed = keys - {(seat.row_identifier, seat.seat_number) for seat in freed}
+    if not_freed:
+        named = ", ".join(
+            seat_label(block.sector, r, n)
+            for r, n in sorted(not_freed, key=lambda k: seat_sort_key(*k))[
+                :MAX_CONFLICTS_IN_MESSAGE
+            ]
+        )
+        problems.append(f"{len(not_freed)} released seat(s) were not unsold in the block: {named}")
+    kept = _block_seats(conn, block_id)
+    held = [f"{block.sector}/{r}/{n}" for r, n, status in kept if status == "ALLOCATED"]
+    if held:
+        problems.append(
+            f"{len(held)} seat(s) neither released nor sold stay held by the block: "
+            + ", ".join(held[:MAX_CONFLICTS_IN_MESSAGE])
+        )
+    row = conn.execute(_block_query().where(b.c.id == block_id)).one()
+    return problems, _block_changes(conn, row, "tombstone", freed)
 
 
 def mark_seats_sold(
