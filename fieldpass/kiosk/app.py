@@ -8,34 +8,28 @@ database, the network or the printer themselves.
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections import deque
-from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.reactive import reactive
-from textual.worker import Worker, WorkerState
 
 from fieldpass.device.context import DeviceContext
 from fieldpass.drivers.errors import DriverError
-from fieldpass.drivers.printers import (
-    Document,
-    Printer,
-    PrintError,
-    PrinterStatus,
-    make_printer,
-    render_text,
-)
+from fieldpass.drivers.printers import Document, Printer, PrinterStatus, render_text
 from fieldpass.drivers.scanners import Scanner, make_scanner
+from fieldpass.kiosk.device_app import (
+    NO_PRINTER_TEXT,
+    PRINTER_STATUS_INTERVAL_S,
+    DeviceApp,
+    build_printer,
+    while_running,
+)
 from fieldpass.kiosk.messages import (
     CodeScanned,
-    PrinterStatusRead,
-    ReceiptPrinted,
     ScanDecided,
     ScannerStatusChanged,
     ShiftReportPrepared,
@@ -50,10 +44,8 @@ from fieldpass.kiosk.present import (
     present_header,
     present_mode,
     present_outcome,
-    present_printer,
     present_printer_change,
     present_scan_error,
-    present_status,
     print_failure_text,
     print_outcome_text,
 )
@@ -67,10 +59,6 @@ from fieldpass.sync.checkin import ScanMode
 DEMO_BAD_CODES = ("NO-SUCH-TICKET-0001", "bad code!", "X" * 80)
 #: Letters whose holder searches sample the device's tickets for the demo scanner.
 _SAMPLE_LETTERS = ("a", "e", "i", "o", "u")
-#: What F6 says on a device started without ``--printer``.
-NO_PRINTER_TEXT = "No printer configured (start with --printer SPEC)"
-#: Seconds between printer status queries (each is blocking I/O, up to ~1.5 s unanswered).
-PRINTER_STATUS_INTERVAL_S = 30.0
 
 
 def demo_scan_codes(ctx: DeviceContext, count: int = 8) -> list[str]:
@@ -90,28 +78,10 @@ def demo_scan_codes(ctx: DeviceContext, count: int = 8) -> list[str]:
     return codes
 
 
-_M = TypeVar("_M")
-
-
-def _while_running(
-    handler: Callable[[GateApp, _M], None],
-) -> Callable[[GateApp, _M], None]:
-    """Drop a worker's result that arrives after shutdown began (the widgets are gone)."""
-
-    @functools.wraps(handler)
-    def guarded(app: GateApp, message: _M) -> None:
-        if app.is_running:
-            handler(app, message)
-
-    return guarded
-
-
-class GateApp(App[None]):
-    """The gate scanner kiosk."""
+class GateApp(DeviceApp):
+    """The gate scanner kiosk: scans decided in order, modes, holder search, shift report."""
 
     TITLE = "Fieldpass gate"
-    CSS_PATH = "global.tcss"
-    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "mode_entry", "Entry", id="mode-entry", priority=True),
         Binding("f3", "mode_exit", "Exit", id="mode-exit", priority=True),
@@ -139,11 +109,14 @@ class GateApp(App[None]):
         printer: Printer | None = None,
         printer_status_interval: float = PRINTER_STATUS_INTERVAL_S,
     ) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.tz = tz
-        self.sync_interval = sync_interval
-        self.status_interval = status_interval
+        super().__init__(
+            ctx,
+            sync_interval,
+            tz=tz,
+            status_interval=status_interval,
+            printer=printer,
+            printer_status_interval=printer_status_interval,
+        )
         self.cursor_blink = cursor_blink
         self.scanner: Scanner = make_scanner(
             scanner_spec,
@@ -159,20 +132,9 @@ class GateApp(App[None]):
         self.last_sync: Any = None
         self._pending: deque[tuple[str, str, ScanMode]] = deque()
         self._scanning = False
-        self._syncing = False
-        self._reading_status = False
         self._info: Any = None
-        self._online = False
-        self._device_status: Any = None
-        # The receipt printer: None when the device was started without one.
-        self.printer = printer
-        self.printer_status_interval = printer_status_interval
-        self.printer_state: PrinterStatus | None = None
         self.report: Document | None = None  # the last shift report built, kept for a reprint
-        self._printer_lock = threading.Lock()  # one printer conversation at a time (workers)
         self._preparing_report = False
-        self._printing = False
-        self._reading_printer = False
         self._print_notice = ""  # a failed print's message, until the printer was asked again
         self._gate_screen = GateScreen(
             present_header(None, None), present_mode(self.mode), cursor_blink=cursor_blink
@@ -181,35 +143,23 @@ class GateApp(App[None]):
     # -- start and stop --------------------------------------------------------------------
 
     @property
-    def gate_screen(self) -> GateScreen:
+    def home_screen(self) -> GateScreen:
         return self._gate_screen
 
-    async def on_mount(self) -> None:
-        # Pushed (not the default screen) so Textual loads the screen's own gate.tcss.
-        await self.push_screen(self._gate_screen)
-        self.set_interval(self.sync_interval, self.start_sync, name="sync-timer")
-        self.set_interval(self.status_interval, self.start_status_read, name="status-timer")
-        self.start_sync()
+    gate_screen = home_screen
+
+    def start_role(self) -> None:
         self.start_status_read()
         self._open_scanner()
-        if self.printer is not None:
-            self.set_interval(
-                self.printer_status_interval,
-                self.start_printer_status_read,
-                name="printer-status-timer",
-            )
-            self.start_printer_status_read()  # opens the printer, off the UI
 
     @work(thread=True, group="scanner", exit_on_error=False, description="open scanner")
     def _open_scanner(self) -> None:
         # Opening may block (a device node, a camera, the sim's ticket sample): off the UI.
         self.scanner.open()
 
-    def on_unmount(self) -> None:
+    def release_devices(self) -> None:
         self.scanner.close()
-        if self.printer is not None:
-            # At exit only; bounded by the printer's write timeout if a job is in flight.
-            self.printer.close()
+        super().release_devices()
 
     # -- scanning --------------------------------------------------------------------------
 
@@ -225,7 +175,7 @@ class GateApp(App[None]):
         """Called on the scanner's reader thread when its link changes."""
         self.post_message(ScannerStatusChanged(text))
 
-    @_while_running
+    @while_running
     def on_scanner_status_changed(self, message: ScannerStatusChanged) -> None:
         self.gate_screen.show_message(message.text)
 
@@ -257,14 +207,14 @@ class GateApp(App[None]):
         status = self.ctx.store.status()
         self.post_message(ScanDecided(outcome, source, counters, status))
 
-    @_while_running
+    @while_running
     def on_scan_decided(self, message: ScanDecided) -> None:
         self._scanning = False
         self.last_outcome = message.outcome
         screen = self.gate_screen
         screen.show_result(present_outcome(message.outcome, self.tz, message.source))
         screen.show_counters(present_counters(message.counters))
-        self._show_status(message.status)
+        self.show_device_status(message.status)
         if not message.outcome.result.admits:
             self.bell()
         self._next_scan()
@@ -299,63 +249,34 @@ class GateApp(App[None]):
 
     # -- background sync and status --------------------------------------------------------
 
-    def start_sync(self) -> None:
-        if self._syncing:
-            return  # the previous round is still running; the timer will come back
-        self._syncing = True
-        self._sync()
+    def status_message(self, *, synced: bool = False, report: Any = None) -> Message:
+        gate = self.ctx.gate
+        if synced:
+            return SyncFinished(report, self.ctx.store.status(), gate.counters(), gate.info())
+        return StatusRead(self.ctx.store.status(), gate.counters())
 
-    @work(thread=True, group="sync", exit_on_error=False, description="sync")
-    def _sync(self) -> None:
-        report = self.ctx.sync.sync_once()
-        self.post_message(
-            SyncFinished(
-                report, self.ctx.store.status(), self.ctx.gate.counters(), self.ctx.gate.info()
-            )
-        )
-
-    @_while_running
+    @while_running
     def on_sync_finished(self, message: SyncFinished) -> None:
-        self._syncing = False
+        self.status_arrived(synced=True)
         self.last_sync = message.report
         info = message.info
         if info != self._info:
             self._info = info
             self.gate_screen.show_header(present_header(info.event_name, info.gate_name))
         self.gate_screen.show_counters(present_counters(message.counters))
-        self._show_status(message.status)
+        self.show_device_status(message.status)
 
-    def start_status_read(self) -> None:
-        if self._reading_status:
-            return
-        self._reading_status = True
-        self._read_status()
-
-    @work(thread=True, group="status", exit_on_error=False, description="status")
-    def _read_status(self) -> None:
-        self.post_message(StatusRead(self.ctx.store.status(), self.ctx.gate.counters()))
-
-    @_while_running
+    @while_running
     def on_status_read(self, message: StatusRead) -> None:
-        self._reading_status = False
+        self.status_arrived(synced=False)
         self.gate_screen.show_counters(present_counters(message.counters))
-        self._show_status(message.status)
+        self.show_device_status(message.status)
 
-    def _show_status(self, status: Any) -> None:
-        self._device_status = status
-        self._online = bool(status.online)
-        printer = (
-            None
-            if self.printer is None
-            else present_printer(self.printer_state, printing=self._printing)
-        )
-        self.gate_screen.show_status(
-            present_status(status, self.tz, self.scanner_spec, printer), self._online
-        )
+    def scanner_text(self) -> str:
+        return self.scanner_spec
 
-    def _refresh_status_bar(self) -> None:
-        if self._device_status is not None:
-            self._show_status(self._device_status)
+    def show_status_line(self, text: str, online: bool) -> None:
+        self.gate_screen.show_status(text, online)
 
     # -- the receipt printer: shift report ---------------------------------------------------
 
@@ -396,7 +317,7 @@ class GateApp(App[None]):
         )
         self.post_message(ShiftReportPrepared(document, render_text(document, columns)))
 
-    @_while_running
+    @while_running
     def on_shift_report_prepared(self, message: ShiftReportPrepared) -> None:
         self._preparing_report = False
         self.report = message.document
@@ -424,70 +345,25 @@ class GateApp(App[None]):
     def _start_print(self, document: Document) -> None:
         self._printing = True
         self.gate_screen.show_message("Printing shift report…")
-        self._refresh_status_bar()
-        self._print_document(document)
+        self.refresh_status_bar()
+        self.print_receipt(document)
 
-    @work(thread=True, group="print", exit_on_error=False, description="print")
-    def _print_document(self, document: Document) -> None:
-        printer = self.printer
-        if printer is None:
-            return
-        with self._printer_lock:
-            if not printer.is_open:
-                printer.open()  # reconnects after an unplug or a failed start
-            result = printer.print_document(document)
-            try:
-                state = printer.status()
-            except PrintError:
-                state = PrinterStatus.UNKNOWN  # printed; only the check afterwards failed
-        self.post_message(ReceiptPrinted(result, state))
-
-    @_while_running
-    def on_receipt_printed(self, message: ReceiptPrinted) -> None:
-        self._printing = False
-        state = PrinterStatus(message.status)
-        self.printer_state = state
-        self._refresh_status_bar()
-        text = print_outcome_text(state, message.result.bytes_sent, tuple(message.result.notes))
+    def receipt_printed(self, result: Any, state: PrinterStatus) -> None:
+        text = print_outcome_text(state, result.bytes_sent, tuple(result.notes))
         self.gate_screen.show_message(text)
         if state in UNCONFIRMED:
             self._offer_reprint("Shift report: printing not confirmed", text)
 
-    def _print_failed(self, message: WorkerFailed) -> None:
-        self._printing = False
+    def print_failed(self, message: WorkerFailed) -> None:
         text = print_failure_text(message.code, message.error)
         self.gate_screen.show_message(text)
         self._print_notice = text
-        self._refresh_status_bar()
         self._offer_reprint("Shift report NOT printed", text)
-        self.start_printer_status_read()  # what the printer says now, for the status bar
 
-    def start_printer_status_read(self) -> None:
-        if self.printer is None or self._reading_printer or self._printing:
-            return  # a print reads the status itself when it is done
-        self._reading_printer = True
-        self._read_printer_status()
-
-    @work(thread=True, group="printer", exit_on_error=False, description="printer status")
-    def _read_printer_status(self) -> None:
-        printer = self.printer
-        if printer is None:
-            return
-        with self._printer_lock:
-            if not printer.is_open:
-                printer.open()  # at start, and again until the printer can be reached
-            state = printer.status()
-        self.post_message(PrinterStatusRead(state))
-
-    @_while_running
-    def on_printer_status_read(self, message: PrinterStatusRead) -> None:
-        self._reading_printer = False
-        self._set_printer_state(PrinterStatus(message.status))
-
-    def _set_printer_state(self, state: PrinterStatus, detail: str = "") -> None:
-        previous, self.printer_state = self.printer_state, state
+    def printer_state_changed(
+        self, state: PrinterStatus, previous: PrinterStatus | None, detail: str
+    ) -> None:
         notice, self._print_notice = self._print_notice, ""
-        self._refresh_status_bar()
         change = present_printer_change(state, previous) if state != previous else ""
         if change and detail and state is PrinterStatus.OFFLINE and not notice:
             change = f"{change}: {detail}"
@@ -497,39 +373,24 @@ class GateApp(App[None]):
 
     # -- the one place background failures become visible ------------------------------------
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        task = event.worker.group
+    def describe_failure(self, task: str, error: BaseException | None) -> WorkerFailed:
         scanned = error.code_read if isinstance(error, ScanFailed) else None
         cause = error.__cause__ if isinstance(error, ScanFailed) else error
-        self.post_message(
-            WorkerFailed(
-                task, one_line_error(cause), code=getattr(cause, "code", None), scanned=scanned
-            )
+        return WorkerFailed(
+            task, one_line_error(cause), code=getattr(cause, "code", None), scanned=scanned
         )
 
-    @_while_running
-    def on_worker_failed(self, message: WorkerFailed) -> None:
-        if message.task not in ("print", "printer"):  # those say it in their own words
-            self.gate_screen.show_message(f"{message.task.title()} problem: {message.error}")
+    def show_failure(self, message: WorkerFailed) -> None:
+        self.gate_screen.show_message(f"{message.task.title()} problem: {message.error}")
+
+    def task_failed(self, message: WorkerFailed) -> None:
         if message.task == "scan":
             self._scanning = False
             self.gate_screen.show_result(present_scan_error(message.scanned or "", message.error))
             self.bell()
             self._next_scan()
-        elif message.task == "sync":
-            self._syncing = False
-        elif message.task == "status":
-            self._reading_status = False
         elif message.task == "report":
             self._preparing_report = False
-        elif message.task == "print":
-            self._print_failed(message)
-        elif message.task == "printer":
-            self._reading_printer = False
-            self._set_printer_state(PrinterStatus.OFFLINE, message.error)
 
 
 class ScanFailed(Exception):
@@ -569,12 +430,3 @@ def run_gate_app(
     is built here and opened by the app; raises DriverError (with ``code``) when it is bad.
     """
     make_gate_app(ctx, scanner_spec, printer=build_printer(printer_spec), **options).run()
-
-
-def build_printer(printer_spec: str | None) -> Printer | None:
-    """The printer a ``--printer`` spec names, built but not opened (None: no printer).
-
-    Raises DriverSpecError / DriverUnavailable (DriverErrors with ``code``) for a bad spec
-    or a transport this host cannot drive, before any window opens.
-    """
-    return make_printer(printer_spec) if printer_spec else None

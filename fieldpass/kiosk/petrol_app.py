@@ -9,19 +9,17 @@ touch the database, the network or the printer themselves.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import tzinfo
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState
+from textual.message import Message
 
 from fieldpass.device.context import DeviceContext
 from fieldpass.device.petrol import MatchInfo
 from fieldpass.drivers.printers import Document, Printer
-from fieldpass.kiosk.app import build_printer
+from fieldpass.kiosk.device_app import NO_PRINTER_TEXT, DeviceApp, build_printer
 from fieldpass.kiosk.messages import WorkerFailed
 from fieldpass.kiosk.petrol import (
     day_start_ms,
@@ -43,8 +41,7 @@ from fieldpass.kiosk.petrol_messages import (
     SeatsChangeRequested,
     TicketPrinted,
 )
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar, ReservationCountdown
-from fieldpass.kiosk.present import present_status
+from fieldpass.kiosk.petrol_widgets import ReservationCountdown
 from fieldpass.kiosk.screens.holders import HoldersScreen
 from fieldpass.kiosk.screens.payment import PaymentChoice
 from fieldpass.kiosk.screens.pin_entry import PinEntryScreen
@@ -58,12 +55,12 @@ log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 
 
-class PetrolApp(App[None]):
-    """The petrol-station kiosk."""
+class PetrolApp(DeviceApp):
+    """The petrol-station kiosk: PIN, holders, seats with a countdown, payment, tickets."""
 
     TITLE = "Fieldpass petrol"
-    CSS_PATH = "global.tcss"
-    ENABLE_COMMAND_PALETTE = False
+    #: Tickets print in a batch whose progress the sale's result screen shows.
+    SHOWS_PRINTER = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("f7", "reprint_ticket", "Reprint a ticket", id="reprint-ticket"),
@@ -80,22 +77,16 @@ class PetrolApp(App[None]):
         printer: Printer | None = None,
         countdown_interval: float = 1.0,
     ) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.tz = tz
-        self.sync_interval = sync_interval
-        self.status_interval = status_interval
+        super().__init__(
+            ctx, sync_interval, tz=tz, status_interval=status_interval, printer=printer
+        )
         self.countdown_interval = countdown_interval
-        self.printer = printer
-        self.status_shown: tuple[str, bool, str] | None = None
+        self._totals_text = ""  # today's totals, the status bar's second line
         self.sale: Any = None  # the last committed PetrolSale
         self.printed: set[int] = set()  # indexes of the last sale's tickets handed over
         self._documents: list[Document] = []
         self._looking_up = False
         self._selling = False
-        self._syncing = False
-        self._reading_status = False
-        self._printing = False
         self.reservation: Any = None  # the Reservation the attendant is completing
         self._reserving = False
         self._expiring = False
@@ -103,12 +94,13 @@ class PetrolApp(App[None]):
         self._reprint_logged: Any = None  # the ReprintTicket logged by the running reprint
         self._match_info = self._read_match()
         self._match = self._match_info.name
-        self._printer_lock = threading.Lock()
         self._pin_screen = PinEntryScreen(self._header(), cursor_blink=cursor_blink)
 
     @property
-    def pin_screen(self) -> PinEntryScreen:
+    def home_screen(self) -> PinEntryScreen:
         return self._pin_screen
+
+    pin_screen = home_screen
 
     def _read_match(self) -> MatchInfo:
         """The match's name and kick-off from the store (construction and workers only)."""
@@ -117,13 +109,9 @@ class PetrolApp(App[None]):
     def _header(self) -> str:
         return f"{self._match or 'no match yet'} — petrol kiosk"
 
-    async def on_mount(self) -> None:
-        await self.push_screen(self._pin_screen)
-        self.set_interval(self.sync_interval, self.start_sync, name="sync-timer")
-        self.set_interval(self.status_interval, self.start_status_read, name="status-timer")
+    def start_role(self) -> None:
         self.set_interval(self.countdown_interval, self.check_reservation, name="countdown-timer")
         self._start_up()
-        self.start_sync()
 
     @work(thread=True, group="startup", exit_on_error=False, description="start-up")
     def _start_up(self) -> None:
@@ -131,10 +119,6 @@ class PetrolApp(App[None]):
         seats; delete holder data of matches that are over."""
         self.ctx.petrol.cancel_open_reservations("kiosk restarted")
         self.ctx.petrol.purge_holder_data()
-
-    def on_unmount(self) -> None:
-        if self.printer is not None:
-            self.printer.close()
 
     # -- PIN look-up -------------------------------------------------------------------------
 
@@ -170,7 +154,7 @@ class PetrolApp(App[None]):
         reservation = self.ctx.petrol.reserve(view.pin)
         free = self.ctx.petrol.free_seats(reservation.id)
         self.post_message(ReservationMade(view, documents, reservation, free))
-        self._post_status()
+        self.post_status()
 
     def on_reservation_made(self, message: ReservationMade) -> None:
         if message.changed:
@@ -199,7 +183,7 @@ class PetrolApp(App[None]):
         reservation = self.ctx.petrol.change_seats(reservation_id, seats)
         free = self.ctx.petrol.free_seats(reservation.id)
         self.post_message(ReservationMade(None, [], reservation, free, changed=True))
-        self._post_status()
+        self.post_status()
 
     def _seats_done(self, view: Any, documents: list[str], choice: PaymentChoice | None) -> None:
         reservation = self.reservation
@@ -219,7 +203,7 @@ class PetrolApp(App[None]):
     @work(thread=True, group="cancel", exit_on_error=False, description="cancel reservation")
     def _cancel_reservation(self, reservation_id: str, reason: str) -> None:
         self.ctx.petrol.cancel_reservation(reservation_id, reason)
-        self._post_status()
+        self.post_status()
 
     def reservation_remaining_ms(self) -> int | None:
         """Time left on the current reservation by the device clock (None: none)."""
@@ -240,7 +224,7 @@ class PetrolApp(App[None]):
     @work(thread=True, group="expire", exit_on_error=False, description="expire reservations")
     def _expire(self) -> None:
         self.post_message(ReservationsExpired(self.ctx.petrol.expire_reservations()))
-        self._post_status()
+        self.post_status()
 
     def on_reservations_expired(self, message: ReservationsExpired) -> None:
         self._expiring = False
@@ -276,7 +260,7 @@ class PetrolApp(App[None]):
             documents=documents,
         )
         self.post_message(SaleCommitted(sale))
-        self._post_status()
+        self.post_status()
 
     def on_sale_committed(self, message: SaleCommitted) -> None:
         self._selling = False
@@ -322,7 +306,7 @@ class PetrolApp(App[None]):
         screen = self._result_screen()
         if self.printer is None:
             if screen is not None:
-                screen.show_print("No printer configured (start with --printer SPEC)")
+                screen.show_print(NO_PRINTER_TEXT)
             return
         pending = [i for i in range(len(self._documents)) if i not in self.printed]
         if self._printing or not pending:
@@ -337,9 +321,7 @@ class PetrolApp(App[None]):
         printer = self.printer
         if printer is None:
             return
-        with self._printer_lock:
-            if not printer.is_open:
-                printer.open()
+        with self.printer_session(printer):
             for index, document in jobs:
                 printer.print_document(document)
                 self.post_message(TicketPrinted(seq, index))
@@ -361,8 +343,7 @@ class PetrolApp(App[None]):
         self.pin_screen.show_message(f"Reprint of sale {message.seq} requested")
         self._start_print()
 
-    def _print_failed(self, message: WorkerFailed) -> None:
-        self._printing = False
+    def print_failed(self, message: WorkerFailed) -> None:
         left = len(self._documents) - len(self.printed)
         screen = self._result_screen()
         if screen is not None:
@@ -383,9 +364,7 @@ class PetrolApp(App[None]):
         if request is None:
             return
         if self.printer is None:
-            self.pin_screen.show_message(
-                "No printer configured (start with --printer SPEC): nothing reprinted or logged"
-            )
+            self.pin_screen.show_message(NO_PRINTER_TEXT + ": nothing reprinted or logged")
             return
         self._reprinting = True
         self._reprint_logged = None
@@ -412,12 +391,10 @@ class PetrolApp(App[None]):
         printer = self.printer
         if printer is None:
             return
-        with self._printer_lock:
-            if not printer.is_open:
-                printer.open()
+        with self.printer_session(printer):
             printer.print_document(document)
         self.post_message(ReprintPrinted(copy.ticket.barcode))
-        self._post_status()
+        self.post_status()
 
     def on_reprint_logged(self, message: ReprintLogged) -> None:
         self._reprint_logged = message.copy
@@ -428,15 +405,7 @@ class PetrolApp(App[None]):
 
     # -- background sync and status ---------------------------------------------------------
 
-    def start_sync(self) -> None:
-        if self._syncing:
-            return
-        self._syncing = True
-        self._sync()
-
-    @work(thread=True, group="sync", exit_on_error=False, description="sync")
-    def _sync(self) -> None:
-        report = self.ctx.sync.sync_once()
+    def after_sync(self, report: Any) -> None:
         if report.revoked:  # the sync wiped the holder data: no sale can open a PIN now
             self.ctx.petrol.holders_key = None
             self.call_from_thread(
@@ -446,61 +415,35 @@ class PetrolApp(App[None]):
             )
         self.ctx.petrol.expire_reservations()
         self.ctx.petrol.purge_holder_data()
-        self._post_status(synced=True)
 
-    def start_status_read(self) -> None:
-        if self._reading_status:
-            return
-        self._reading_status = True
-        self._read_status()
-
-    @work(thread=True, group="status", exit_on_error=False, description="status")
-    def _read_status(self) -> None:
-        self._post_status()
-
-    def _post_status(self, *, synced: bool = False) -> None:
-        """Read status and today's totals (worker threads only) and post them."""
+    def status_message(self, *, synced: bool = False, report: Any = None) -> Message:
+        """Status and today's totals (worker threads only)."""
         since = day_start_ms(self.ctx.petrol.clock(), self.tz)
         totals = self.ctx.store.petrol_totals(since, since + DAY_MS)
         status = self.ctx.store.status()
         match = self._read_match()
-        self.post_message(PetrolStatusRead(status, totals, synced, match.name, match.kickoff_ms))
+        return PetrolStatusRead(status, totals, synced, match.name, match.kickoff_ms)
 
     def on_petrol_status_read(self, message: PetrolStatusRead) -> None:
+        self.status_arrived(synced=message.synced)
         if message.synced:
-            self._syncing = False
             if message.match and message.match != self._match:
                 self._match = message.match
                 self.pin_screen.show_header(self._header())
             if message.match:
                 self._match_info = MatchInfo(message.match, message.kickoff_ms, None)
-        else:
-            self._reading_status = False
-        status = message.status
-        self.status_shown = (
-            present_status(status, self.tz, ""),
-            bool(status.online),
-            present_totals(message.totals),
-        )
-        for screen in self.screen_stack:
-            for bar in screen.query(PetrolStatusBar):
-                bar.show(*self.status_shown)
+        self._totals_text = present_totals(message.totals)
+        self.show_device_status(message.status)
+
+    def totals_text(self) -> str:
+        return self._totals_text
 
     # -- the one place background failures become visible ------------------------------------
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        self.post_message(
-            WorkerFailed(
-                event.worker.group, present_sale_error(error), code=getattr(error, "code", None)
-            )
-        )
+    def failure_text(self, task: str, error: BaseException | None) -> str:
+        return present_sale_error(error)
 
-    def on_worker_failed(self, message: WorkerFailed) -> None:
-        if not self.is_running:
-            return
+    def task_failed(self, message: WorkerFailed) -> None:
         if message.task == "lookup":
             self._looking_up = False
             self.pin_screen.show_message(message.error)
@@ -529,14 +472,6 @@ class PetrolApp(App[None]):
                 )
         elif message.task == "expire":
             self._expiring = False
-        elif message.task == "print":
-            self._print_failed(message)
-        elif message.task == "sync":
-            self._syncing = False
-        elif message.task == "status":
-            self._reading_status = False
-        if message.task != "print":
-            log.warning("%s failed: %s", message.task, message.error)
 
 
 def make_petrol_app(ctx: DeviceContext, sync_interval: float = 3.0, **options: Any) -> PetrolApp:

@@ -11,23 +11,26 @@ nothing: the sale screen says why.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import tzinfo
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState
+from textual.message import Message
 
 from fieldpass.device.context import DeviceContext
 from fieldpass.device.errors import DeviceError
-from fieldpass.drivers.printers import Document, Printer, PrintError, PrinterStatus
-from fieldpass.kiosk.app import NO_PRINTER_TEXT, PRINTER_STATUS_INTERVAL_S, build_printer
-from fieldpass.kiosk.messages import PrinterStatusRead, ReceiptPrinted, WorkerFailed
+from fieldpass.drivers.printers import Document, Printer, PrinterStatus
+from fieldpass.kiosk.device_app import (
+    NO_PRINTER_TEXT,
+    PRINTER_STATUS_INTERVAL_S,
+    DeviceApp,
+    build_printer,
+    while_running,
+)
+from fieldpass.kiosk.messages import WorkerFailed
 from fieldpass.kiosk.petrol import present_sale_error
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
-from fieldpass.kiosk.present import UNCONFIRMED, one_line_error, present_printer, present_status
+from fieldpass.kiosk.present import UNCONFIRMED, one_line_error, present_printer
 from fieldpass.kiosk.raffle_receipt import raffle_receipt_document
 from fieldpass.kiosk.rsu_messages import (
     CloseRequested,
@@ -75,12 +78,10 @@ def present_integrity(report: Any) -> str:
     return "store damaged, call support: " + "; ".join(report.problems)
 
 
-class RsuApp(App[None]):
-    """The raffle sale unit."""
+class RsuApp(DeviceApp):
+    """The raffle sale unit: sell, print and reprint receipts, void, close."""
 
     TITLE = "Fieldpass RSU"
-    CSS_PATH = "global.tcss"
-    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -96,56 +97,34 @@ class RsuApp(App[None]):
         printer_status_interval: float = PRINTER_STATUS_INTERVAL_S,
         operator: str = "",
     ) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.tz = tz
-        self.sync_interval = sync_interval
-        self.status_interval = status_interval
-        self.printer = printer
-        self.printer_status_interval = printer_status_interval
+        super().__init__(
+            ctx,
+            sync_interval,
+            tz=tz,
+            status_interval=status_interval,
+            printer=printer,
+            printer_status_interval=printer_status_interval,
+        )
         self.operator = operator
-        self.status_shown: tuple[str, bool, str] | None = None  # what PetrolStatusBar shows
         self.raffle: Any = None  # the last RaffleStatus read
         self.integrity: Any = None  # the start-up IntegrityReport
         self.sale: Any = None  # the last RaffleSale committed here
-        self.printer_state: PrinterStatus | None = None
-        self.print_failed = False  # the last sale's receipt did not (surely) print
-        self._device_status: Any = None
+        self.receipt_unconfirmed = False  # the last sale's receipt did not (surely) print
         self._selling = False
-        self._syncing = False
-        self._reading_status = False
-        self._reading_printer = False
-        self._printing = False
         self._reprinting = False
         self._reprint_logged: Any = None  # the receipt of the running reprint, once logged
         self._voiding = False
         self._closing_sales = False
-        self._printer_lock = threading.Lock()  # one printer conversation at a time
-        self._sync_lock = threading.Lock()  # the close's syncs never overlap the timer's
         self._sale_screen = RsuSaleScreen(present_header(None, ctx.identity.name))
 
     @property
-    def sale_screen(self) -> RsuSaleScreen:
+    def home_screen(self) -> RsuSaleScreen:
         return self._sale_screen
 
-    async def on_mount(self) -> None:
-        # Pushed (not the default screen) so Textual loads the screen's own rsu_sale.tcss.
-        await self.push_screen(self._sale_screen)
-        self.set_interval(self.sync_interval, self.start_sync, name="sync-timer")
-        self.set_interval(self.status_interval, self.start_status_read, name="status-timer")
-        self._start_up()
-        self.start_sync()
-        if self.printer is not None:
-            self.set_interval(
-                self.printer_status_interval,
-                self.start_printer_status_read,
-                name="printer-status-timer",
-            )
-            self.start_printer_status_read()
+    sale_screen = home_screen
 
-    def on_unmount(self) -> None:
-        if self.printer is not None:
-            self.printer.close()
+    def start_role(self) -> None:
+        self._start_up()
 
     @work(thread=True, group="startup", exit_on_error=False, description="integrity check")
     def _start_up(self) -> None:
@@ -156,7 +135,7 @@ class RsuApp(App[None]):
         if report.ok:
             for receipt in self.ctx.raffle.recent(1):
                 self.post_message(LastOrderRead(receipt))
-        self._post_status()
+        self.post_status()
 
     def on_integrity_checked(self, message: IntegrityChecked) -> None:
         self.integrity = message.report
@@ -189,7 +168,7 @@ class RsuApp(App[None]):
             operator=self.operator,
         )
         self.post_message(RaffleSaleCommitted(sale))  # committed before a byte prints
-        self._post_status()
+        self.post_status()
 
     def on_raffle_sale_committed(self, message: RaffleSaleCommitted) -> None:
         self._selling = False
@@ -199,14 +178,14 @@ class RsuApp(App[None]):
         self.sale_screen.show_message(
             f"Sold {receipt.package_name}: numbers {present_numbers(receipt.draw_numbers)}"
         )
-        self.print_failed = False
+        self.receipt_unconfirmed = False
         if self.printer is None:
             self.sale_screen.show_print(NO_PRINTER_TEXT + ": no receipt printed")
             return
         self._printing = True
         self.sale_screen.show_print("Printing the receipt…")
-        self._refresh_status_bar()
-        self._print_receipt(self._document(receipt))
+        self.refresh_status_bar()
+        self.print_receipt(self._document(receipt))
 
     def _document(self, receipt: Any) -> Document:
         columns = self.printer.profile.columns if self.printer is not None else 32
@@ -214,30 +193,9 @@ class RsuApp(App[None]):
 
     # -- printing ----------------------------------------------------------------------------
 
-    @work(thread=True, group="print", exit_on_error=False, description="print receipt")
-    def _print_receipt(self, document: Document) -> None:
-        printer = self.printer
-        if printer is None:
-            return
-        with self._printer_lock:
-            if not printer.is_open:
-                printer.open()
-            result = printer.print_document(document)
-            try:
-                state = printer.status()
-            except PrintError:
-                state = PrinterStatus.UNKNOWN  # printed; only the check afterwards failed
-        self.post_message(ReceiptPrinted(result, state))
-
-    def on_receipt_printed(self, message: ReceiptPrinted) -> None:
-        if not self.is_running:
-            return
-        self._printing = False
-        state = PrinterStatus(message.status)
-        self.printer_state = state
-        self._refresh_status_bar()
+    def receipt_printed(self, result: Any, state: PrinterStatus) -> None:
         if state in UNCONFIRMED:
-            self.print_failed = True
+            self.receipt_unconfirmed = True
             self.sale_screen.show_print(
                 f"Receipt NOT confirmed ({present_printer(state)}) — the sale is kept; "
                 "F5 prints a copy marked REPRINT",
@@ -246,16 +204,13 @@ class RsuApp(App[None]):
         else:
             self.sale_screen.show_print("Receipt printed")
 
-    def _print_failed(self, message: WorkerFailed) -> None:
-        self._printing = False
-        self.print_failed = True
+    def print_failed(self, message: WorkerFailed) -> None:
+        self.receipt_unconfirmed = True
         self.sale_screen.show_print(
             f"Receipt NOT printed [{message.code or 'print_failed'}]: {message.error} — the "
             "sale is kept; F5 prints a copy marked REPRINT",
             failed=True,
         )
-        self._refresh_status_bar()
-        self.start_printer_status_read()
 
     def on_reprint_requested(self, message: ReprintRequested) -> None:
         if self.printer is None:
@@ -266,7 +221,7 @@ class RsuApp(App[None]):
             return
         self._reprinting = True
         self._reprint_logged = None
-        reason = REASON_PRINT_FAILED if self.print_failed else REASON_COPY_ASKED
+        reason = REASON_PRINT_FAILED if self.receipt_unconfirmed else REASON_COPY_ASKED
         self._reprint(message.validation_number, reason)
 
     @work(thread=True, group="reprint", exit_on_error=False, description="reprint receipt")
@@ -277,12 +232,10 @@ class RsuApp(App[None]):
         if printer is None:
             return
         document = self._document(receipt)
-        with self._printer_lock:
-            if not printer.is_open:
-                printer.open()
+        with self.printer_session(printer):
             result = printer.print_document(document)
         self.post_message(RaffleReprintPrinted(receipt, result))
-        self._post_status()
+        self.post_status()
 
     def on_raffle_reprint_logged(self, message: RaffleReprintLogged) -> None:
         self._reprint_logged = message.receipt
@@ -290,7 +243,7 @@ class RsuApp(App[None]):
 
     def on_raffle_reprint_printed(self, message: RaffleReprintPrinted) -> None:
         self._reprinting = False
-        self.print_failed = False
+        self.receipt_unconfirmed = False
         self.sale_screen.show_print(
             f"Copy {message.receipt.copy_number} printed (marked REPRINT, logged)"
         )
@@ -300,10 +253,10 @@ class RsuApp(App[None]):
         logged = self._reprint_logged
         if logged is None:
             self.sale_screen.show_print(
-                f"Reprint refused, nothing logged: {message.error}", failed=self.print_failed
+                f"Reprint refused, nothing logged: {message.error}", failed=self.receipt_unconfirmed
             )
         else:
-            self.print_failed = True
+            self.receipt_unconfirmed = True
             self.sale_screen.show_print(
                 f"Copy {logged.copy_number} logged but NOT printed: {message.error} — F5 tries "
                 "again",
@@ -346,7 +299,7 @@ class RsuApp(App[None]):
     def _void(self, request: VoidRequest) -> None:
         voided = self.ctx.raffle.void(request.validation_number, request.reason, self.operator)
         self.post_message(OrderVoided(voided))
-        self._post_status()
+        self.post_status()
 
     def on_order_voided(self, message: OrderVoided) -> None:
         self._voiding = False
@@ -369,7 +322,8 @@ class RsuApp(App[None]):
         if self.screen is not self.sale_screen or self._selling:
             return
         raffle = self.raffle
-        unsynced = self._device_status.unsynced if self._device_status is not None else None
+        status = self.device_status
+        unsynced = status.unsynced if status is not None else None
         name = (raffle.raffle_name if raffle else None) or "the raffle"
         self.push_screen(RsuCloseScreen(name, unsynced, raffle.totals if raffle else None))
 
@@ -388,7 +342,7 @@ class RsuApp(App[None]):
             after = self.ctx.sync.sync_once()
         unsynced = self.ctx.store.status().unsynced
         self.post_message(SalesClosed(closing, waiting, unsynced, after.error or before.error))
-        self._post_status(synced=True)
+        self.post_status(synced=True)
 
     def on_sales_closed(self, message: SalesClosed) -> None:
         self._closing_sales = False
@@ -404,42 +358,15 @@ class RsuApp(App[None]):
 
     # -- background sync and status ----------------------------------------------------------
 
-    def start_sync(self) -> None:
-        if self._syncing:
-            return
-        self._syncing = True
-        self._sync()
+    def status_message(self, *, synced: bool = False, report: Any = None) -> Message:
+        """The sync status and the raffle's (worker threads only)."""
+        return RsuStatusRead(self.ctx.store.status(), self.ctx.raffle.status(), synced)
 
-    @work(thread=True, group="sync", exit_on_error=False, description="sync")
-    def _sync(self) -> None:
-        with self._sync_lock:
-            self.ctx.sync.sync_once()
-        self._post_status(synced=True)
-
-    def start_status_read(self) -> None:
-        if self._reading_status:
-            return
-        self._reading_status = True
-        self._read_status()
-
-    @work(thread=True, group="status", exit_on_error=False, description="status")
-    def _read_status(self) -> None:
-        self._post_status()
-
-    def _post_status(self, *, synced: bool = False) -> None:
-        """Read the sync status and the raffle's (worker threads only) and post them."""
-        self.post_message(RsuStatusRead(self.ctx.store.status(), self.ctx.raffle.status(), synced))
-
+    @while_running
     def on_rsu_status_read(self, message: RsuStatusRead) -> None:
-        if not self.is_running:
-            return
-        if message.synced:
-            self._syncing = False
-        else:
-            self._reading_status = False
+        self.status_arrived(synced=message.synced)
         raffle = message.raffle
         self.raffle = raffle
-        self._device_status = message.status
         self.sale_screen.show_header(present_header(raffle, self.ctx.identity.name))
         self.sale_screen.show_raffle(raffle)
         if self.integrity is not None and not self.integrity.ok:
@@ -447,71 +374,26 @@ class RsuApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, RsuCloseScreen):
                 screen.show_state(message.status.unsynced, raffle.totals)
-        self._refresh_status_bar()
+        self.show_device_status(message.status)
 
-    def _refresh_status_bar(self) -> None:
-        status = self._device_status
-        if status is None:
-            return
-        printer = (
-            None
-            if self.printer is None
-            else present_printer(self.printer_state, printing=self._printing or self._reprinting)
-        )
-        totals = present_raffle_totals(self.raffle.totals) if self.raffle is not None else ""
-        self.status_shown = (
-            present_status(status, self.tz, "", printer),
-            bool(status.online),
-            totals,
-        )
-        for screen in self.screen_stack:
-            for bar in screen.query(PetrolStatusBar):
-                bar.show(*self.status_shown)
+    def totals_text(self) -> str:
+        return present_raffle_totals(self.raffle.totals) if self.raffle is not None else ""
 
-    # -- the printer's state -----------------------------------------------------------------
-
-    def start_printer_status_read(self) -> None:
-        if self.printer is None or self._reading_printer or self._printing or self._reprinting:
-            return
-        self._reading_printer = True
-        self._read_printer_status()
-
-    @work(thread=True, group="printer", exit_on_error=False, description="printer status")
-    def _read_printer_status(self) -> None:
-        printer = self.printer
-        if printer is None:
-            return
-        with self._printer_lock:
-            if not printer.is_open:
-                printer.open()
-            state = printer.status()
-        self.post_message(PrinterStatusRead(state))
-
-    def on_printer_status_read(self, message: PrinterStatusRead) -> None:
-        self._reading_printer = False
-        self.printer_state = PrinterStatus(message.status)
-        self._refresh_status_bar()
+    @property
+    def printer_busy(self) -> bool:
+        return self._printing or self._reprinting
 
     # -- the one place background failures become visible ------------------------------------
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        task = event.worker.group
+    def failure_text(self, task: str, error: BaseException | None) -> str:
         # Printer failures are worded with their code by the print handlers themselves.
-        text = one_line_error(error) if task in PRINTER_TASKS else present_sale_error(error)
-        self.post_message(WorkerFailed(task, text, code=getattr(error, "code", None)))
+        return one_line_error(error) if task in PRINTER_TASKS else present_sale_error(error)
 
-    def on_worker_failed(self, message: WorkerFailed) -> None:
-        if not self.is_running:
-            return
+    def task_failed(self, message: WorkerFailed) -> None:
         task = message.task
         if task == "sale":
             self._selling = False
             self.sale_screen.sale_refused(f"NOT sold: {message.error}")
-        elif task == "print":
-            self._print_failed(message)
         elif task == "reprint":
             self._reprint_failed(message)
         elif task == "void":
@@ -528,16 +410,6 @@ class RsuApp(App[None]):
                     screen.close_failed(message.error)
         elif task == "startup":
             self.sale_screen.refuse_selling(f"the store could not be checked: {message.error}")
-        elif task == "sync":
-            self._syncing = False
-        elif task == "status":
-            self._reading_status = False
-        elif task == "printer":
-            self._reading_printer = False
-            self.printer_state = PrinterStatus.OFFLINE
-            self._refresh_status_bar()
-        if task not in ("print", "printer"):
-            log.warning("%s failed: %s", task, message.error)
 
 
 def make_rsu_app(ctx: DeviceContext, sync_interval: float = 3.0, **options: Any) -> RsuApp:

@@ -6,7 +6,6 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
@@ -14,6 +13,7 @@ from fieldpass.drivers.scanners.keyboard import KeystrokeBurst
 from fieldpass.kiosk.bigtext import big_text
 from fieldpass.kiosk.messages import CodeScanned
 from fieldpass.kiosk.present import IDLE_VIEW, ResultView
+from fieldpass.kiosk.screens.kiosk_screen import KioskScreen
 
 TONES = ("idle", "ok", "bad", "error")
 
@@ -64,7 +64,7 @@ class ResultPanel(Vertical):
         self.view = view
 
 
-class GateScreen(Screen[None]):
+class GateScreen(KioskScreen[None]):
     """Shows what the app's handlers tell it; owns no device state, queries no database."""
 
     CSS_PATH = "gate.tcss"
@@ -130,11 +130,6 @@ class GateScreen(Screen[None]):
         bar.set_class(online, "-online")
         bar.set_class(not online, "-offline")
 
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
     @property
     def result_title(self) -> str:
         """The plain words of the result shown (the big letters spell exactly these)."""
@@ -143,7 +138,3 @@ class GateScreen(Screen[None]):
     @property
     def result_view(self) -> ResultView:
         return self.query_one(ResultPanel).view
-
-    def text_of(self, selector: str) -> str:
-        """The plain text a Static shows (for tests and accessibility tooling)."""
-        return str(self.query_one(selector, Static).render())

@@ -9,16 +9,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Select, Static
+from textual.widgets import Button, Select, Static
 
 from fieldpass.device.petrol import DOCUMENT_TYPES
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
+from fieldpass.kiosk.screens.kiosk_screen import BackableScreen
+from fieldpass.kiosk.status_bar import status_footer
 
 _CODES = list(DOCUMENT_TYPES)
 
 
-class HoldersScreen(Screen["list[str] | None"]):
+class HoldersScreen(BackableScreen["list[str] | None"]):
     """Dismisses with the document type checked per holder (codes of ``DOCUMENT_TYPES``,
     in holder order), or None (Esc: back to the PIN).
 
@@ -70,9 +70,7 @@ class HoldersScreen(Screen["list[str] | None"]):
                 "Reserve seats (F9)", id="continue-button", variant="primary", disabled=True
             )
             yield Button("Back (Esc)", id="back-button")
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
@@ -112,10 +110,6 @@ class HoldersScreen(Screen["list[str] | None"]):
     def continue_pressed(self) -> None:
         self.action_continue()
 
-    @on(Button.Pressed, "#back-button")
-    def back_pressed(self) -> None:
-        self.action_cancel()
-
     def action_continue(self) -> None:
         documents = self.documents
         missing = [str(n + 1) for n, code in enumerate(documents) if code is None]
@@ -125,14 +119,3 @@ class HoldersScreen(Screen["list[str] | None"]):
             )
             return
         self.dismiss([code for code in documents if code is not None])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from fieldpass.kiosk.petrol import cash_change, format_cents
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar, ReservationCountdown
+from fieldpass.kiosk.petrol_widgets import ReservationCountdown
+from fieldpass.kiosk.screens.kiosk_screen import BackableScreen
+from fieldpass.kiosk.status_bar import status_footer
 
 Method = Literal["cash", "card"]
 
@@ -29,7 +30,7 @@ class PaymentChoice:
     card_ref: str | None = None
 
 
-class PaymentScreen(Screen[PaymentChoice | None]):
+class PaymentScreen(BackableScreen[PaymentChoice | None]):
     """F2 cash, F3 card, F9 confirm the sale; Esc goes back to the seats."""
 
     CSS_PATH = "payment.tcss"
@@ -76,9 +77,7 @@ class PaymentScreen(Screen[PaymentChoice | None]):
         with Horizontal(id="payment-buttons"):
             yield Button("Confirm sale (F9)", id="confirm-button", variant="primary")
             yield Button("Back (Esc)", id="back-button")
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
@@ -124,18 +123,3 @@ class PaymentScreen(Screen[PaymentChoice | None]):
     @on(Button.Pressed, "#confirm-button")
     def confirm_pressed(self) -> None:
         self.action_confirm()
-
-    @on(Button.Pressed, "#back-button")
-    def back_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

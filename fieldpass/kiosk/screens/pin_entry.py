@@ -5,15 +5,15 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from fieldpass.kiosk.petrol_messages import PinEntered
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
+from fieldpass.kiosk.screens.kiosk_screen import KioskScreen
+from fieldpass.kiosk.status_bar import status_footer
 from fieldpass.sync.pins import PIN_LENGTH, is_pin
 
 
-class PinEntryScreen(Screen[None]):
+class PinEntryScreen(KioskScreen[None]):
     """Only digits can be typed, at most five; Enter submits a complete PIN."""
 
     CSS_PATH = "pin_entry.tcss"
@@ -36,9 +36,7 @@ class PinEntryScreen(Screen[None]):
             )
             pin_input.cursor_blink = self._cursor_blink
             yield pin_input
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_screen_resume(self) -> None:
         self.query_one("#pin-input", Input).focus()
@@ -59,14 +57,6 @@ class PinEntryScreen(Screen[None]):
     def show_header(self, header: str) -> None:
         self.query_one("#header-line", Static).update(header)
 
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
     @property
     def pin_value(self) -> str:
         return self.query_one("#pin-input", Input).value
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

@@ -11,11 +11,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from fieldpass.device.petrol import DOCUMENT_TYPES, MAX_REASON_LENGTH
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
+from fieldpass.kiosk.screens.kiosk_screen import BackableScreen
+from fieldpass.kiosk.status_bar import status_footer
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class ReprintRequest:
     document_type: str
 
 
-class ReprintScreen(Screen["ReprintRequest | None"]):
+class ReprintScreen(BackableScreen["ReprintRequest | None"]):
     """F9 asks for the reprint once every field is filled; Esc goes back."""
 
     CSS_PATH = "reprint.tcss"
@@ -61,9 +61,7 @@ class ReprintScreen(Screen["ReprintRequest | None"]):
         with Horizontal(id="reprint-buttons"):
             yield Button("Log and reprint (F9)", id="submit-button", variant="primary")
             yield Button("Back (Esc)", id="back-button")
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
@@ -92,18 +90,3 @@ class ReprintScreen(Screen["ReprintRequest | None"]):
     @on(Button.Pressed, "#submit-button")
     def submit_pressed(self) -> None:
         self.action_submit()
-
-    @on(Button.Pressed, "#back-button")
-    def back_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

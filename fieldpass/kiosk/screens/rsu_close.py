@@ -10,12 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
 from fieldpass.kiosk.rsu_messages import CloseRequested
+from fieldpass.kiosk.screens.kiosk_screen import KioskScreen
 from fieldpass.kiosk.screens.rsu_sale import present_raffle_totals
+from fieldpass.kiosk.status_bar import status_footer
 
 
 def present_upload(unsynced: int) -> str:
@@ -38,7 +38,7 @@ def present_closed(message: Any) -> str:
     )
 
 
-class RsuCloseScreen(Screen[None]):
+class RsuCloseScreen(KioskScreen[None]):
     """F9 asks the app to close; Esc goes back (also after the close)."""
 
     CSS_PATH = "rsu_close.tcss"
@@ -69,9 +69,7 @@ class RsuCloseScreen(Screen[None]):
         with Horizontal(id="close-buttons"):
             yield Button("Close sales (F9)", id="close-button", variant="error")
             yield Button("Back (Esc)", id="back-button")
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
@@ -116,6 +114,3 @@ class RsuCloseScreen(Screen[None]):
     def action_back(self) -> None:
         if not self.closing:
             self.dismiss(None)
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

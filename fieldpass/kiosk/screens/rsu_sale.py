@@ -14,13 +14,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from fieldpass.device.raffle import MAX_CUSTOMER_NAME, MAX_CUSTOMER_PHONE, MAX_REFERENCE_LENGTH
 from fieldpass.kiosk.petrol import cash_change, format_cents
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
 from fieldpass.kiosk.rsu_messages import ReprintRequested, SaleRequested
+from fieldpass.kiosk.screens.kiosk_screen import KioskScreen
+from fieldpass.kiosk.status_bar import status_footer
 from fieldpass.sync.validation_numbers import format_validation_number
 
 Method = Literal["cash", "card"]
@@ -80,7 +80,7 @@ def present_payment(receipt: Any) -> str:
     return f"{price} · card · POS reference {receipt.payment_reference}"
 
 
-class RsuSaleScreen(Screen[None]):
+class RsuSaleScreen(KioskScreen[None]):
     """Digits pick a package while no field is being typed in; Esc drops the order."""
 
     CSS_PATH = "rsu_sale.tcss"
@@ -113,9 +113,7 @@ class RsuSaleScreen(Screen[None]):
         yield Static(self._header, id="header-line", markup=False)
         with Vertical(id="rsu-body"):
             yield from self._compose_body()
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def _compose_body(self) -> ComposeResult:
         yield Static("", id="refusal-line", markup=False)
@@ -248,11 +246,6 @@ class RsuSaleScreen(Screen[None]):
         line.set_class(failed, "-failed")
         self.can_reprint = failed
 
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
     # -- the order ---------------------------------------------------------------------------
 
     def action_choose(self, key: int) -> None:
@@ -365,6 +358,3 @@ class RsuSaleScreen(Screen[None]):
             return
         self.show_print("Logging the reprint…")
         self.app.post_message(ReprintRequested(receipt.validation_number))
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

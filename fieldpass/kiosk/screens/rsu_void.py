@@ -10,13 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from fieldpass.device.raffle import MAX_REASON
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
 from fieldpass.kiosk.rsu_messages import VoidLookupRequested
+from fieldpass.kiosk.screens.kiosk_screen import BackableScreen
 from fieldpass.kiosk.screens.rsu_sale import present_numbers, present_payment
+from fieldpass.kiosk.status_bar import status_footer
 from fieldpass.sync.validation_numbers import format_validation_number
 
 
@@ -28,7 +28,7 @@ class VoidRequest:
     reason: str
 
 
-class RsuVoidScreen(Screen["VoidRequest | None"]):
+class RsuVoidScreen(BackableScreen["VoidRequest | None"]):
     """Dismisses with the confirmed VoidRequest, or None (Esc)."""
 
     CSS_PATH = "rsu_void.tcss"
@@ -60,9 +60,7 @@ class RsuVoidScreen(Screen["VoidRequest | None"]):
         with Horizontal(id="void-buttons"):
             yield Button("Show order (F9)", id="submit-button", variant="error")
             yield Button("Back (Esc)", id="back-button")
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
@@ -121,18 +119,3 @@ class RsuVoidScreen(Screen["VoidRequest | None"]):
     @on(Button.Pressed, "#submit-button")
     def submit_pressed(self) -> None:
         self.action_submit()
-
-    @on(Button.Pressed, "#back-button")
-    def back_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

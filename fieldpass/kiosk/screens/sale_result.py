@@ -8,11 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from fieldpass.kiosk.petrol_messages import ReprintRequested
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar
+from fieldpass.kiosk.screens.kiosk_screen import KioskScreen
+from fieldpass.kiosk.status_bar import status_footer
 
 
 def ticket_line(ticket: Any) -> str:
@@ -22,7 +22,7 @@ def ticket_line(ticket: Any) -> str:
     )
 
 
-class SaleResultScreen(Screen[None]):
+class SaleResultScreen(KioskScreen[None]):
     """The sale is already committed here: Esc/Enter only closes the screen."""
 
     CSS_PATH = "sale_result.tcss"
@@ -53,9 +53,7 @@ class SaleResultScreen(Screen[None]):
         with Horizontal(id="sale-buttons"):
             yield Button("Reprint (F5)", id="reprint-button", disabled=True)
             yield Button("Next customer (Enter)", id="done-button", variant="primary")
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
@@ -87,6 +85,3 @@ class SaleResultScreen(Screen[None]):
     @property
     def ticket_lines(self) -> list[str]:
         return [str(s.render()) for s in self.query("#ticket-list Static").results(Static)]
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())

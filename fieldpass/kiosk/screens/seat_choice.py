@@ -9,13 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.widgets import Button, Footer, SelectionList, Static
+from textual.widgets import Button, SelectionList, Static
 
 from fieldpass.kiosk.petrol import format_cents
 from fieldpass.kiosk.petrol_messages import SeatsChangeRequested
-from fieldpass.kiosk.petrol_widgets import PetrolStatusBar, ReservationCountdown
+from fieldpass.kiosk.petrol_widgets import ReservationCountdown
+from fieldpass.kiosk.screens.kiosk_screen import BackableScreen
 from fieldpass.kiosk.screens.payment import PaymentChoice, PaymentScreen
+from fieldpass.kiosk.status_bar import status_footer
 
 
 def seat_value(seat: Any) -> str:
@@ -34,7 +35,7 @@ def present_reservation(reservation: Any) -> str:
     )
 
 
-class SeatChoiceScreen(Screen["PaymentChoice | None"]):
+class SeatChoiceScreen(BackableScreen["PaymentChoice | None"]):
     """Dismisses with the payment chosen on the next screen, or None (Esc: the
     reservation is cancelled and the seats go back).
 
@@ -74,9 +75,7 @@ class SeatChoiceScreen(Screen["PaymentChoice | None"]):
             yield Button("Payment (F9)", id="continue-button", variant="primary")
             yield Button("Apply change (F4)", id="apply-button")
             yield Button("Cancel (Esc)", id="back-button")
-        yield Static("", id="message-line", markup=False)
-        yield PetrolStatusBar()
-        yield Footer()
+        yield from status_footer()
 
     def on_mount(self) -> None:
         for button in self.query(Button):
@@ -156,18 +155,3 @@ class SeatChoiceScreen(Screen["PaymentChoice | None"]):
     @on(Button.Pressed, "#apply-button")
     def apply_pressed(self) -> None:
         self.action_apply()
-
-    @on(Button.Pressed, "#back-button")
-    def back_pressed(self) -> None:
-        self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def show_message(self, text: str) -> None:
-        line = self.query_one("#message-line", Static)
-        line.update(text)
-        line.set_class(bool(text), "-visible")
-
-    def text_of(self, selector: str) -> str:
-        return str(self.query_one(selector, Static).render())
