@@ -94,6 +94,7 @@ def sync_cmd(home_dir: str | None, as_json: bool) -> None:
     try:
         report = ctx.sync.sync_once() if as_json else _sync_with_progress(ctx)
         status = ctx.store.status()
+        holding = _holding_line(ctx, status)
     finally:
         ctx.close()
     if as_json:
@@ -110,11 +111,22 @@ def sync_cmd(home_dir: str | None, as_json: bool) -> None:
     else:
         click.echo(
             f"pushed {report.pushed} events, pulled {report.pulled} changes; "
-            f"{status.unsynced} unsynced, {status.tickets} tickets"
+            f"{status.unsynced} unsynced, {holding}"
         )
     if report.error is not None:
         reason = "offline: " if not report.online else ""
         raise CliError(f"sync failed: {reason}{report.error}")
+
+
+def _holding_line(ctx: DeviceContext, status: Any) -> str:
+    """What the device holds after a sync, in its role's terms."""
+    role = ctx.identity.role
+    if role == "rsu":
+        raffle = ctx.raffle.status()
+        return f"{raffle.remaining} raffle numbers left to sell"
+    if role == "petrol":
+        return f"{ctx.store.pin_count('ACTIVE')} active PINs"
+    return f"{status.tickets} tickets"
 
 
 def _sync_with_progress(ctx: DeviceContext) -> Any:

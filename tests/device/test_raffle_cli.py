@@ -154,6 +154,21 @@ def test_close_online_uploads_every_sale_and_the_close(home, monkeypatch):
     assert json.loads(again.output)["already_closed"] is True and len(server.events) == 3
 
 
+def test_sync_of_an_rsu_says_how_many_numbers_are_left(home, monkeypatch):
+    sell(home, "--package", "3 for 10", "--card", "c")
+    server = FakeServer(device_id=DEVICE_ID, approved=True, token="tok")
+    server.public_key = signing.public_key_text(
+        signing.private_key_from_text(home.key_path.read_text().strip())
+    )
+    http = server.client()
+    monkeypatch.setattr(
+        device_cmds, "open_device", lambda home, **kw: open_device(home, http=http, **kw)
+    )
+    result = run("sync", "--home", str(home.root))
+    assert result.exit_code == 0, result.stderr
+    assert "0 unsynced, 17 raffle numbers left to sell" in result.output
+
+
 def test_a_gate_cannot_sell(home):
     identity = rsu_identity(DEVICE_ID)
     identity.role = "gate"
