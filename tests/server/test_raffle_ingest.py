@@ -527,3 +527,29 @@ def test_a_returned_number_allocated_again_goes_to_its_new_holder(harness, engin
     (conflict,) = conflict_rows(engine, "raffle_out_of_range")
     assert "allocated to another RSU" in conflict.details
     assert_counters_match(engine, setup.raffle_id)
+
+
+def test_rsus_learn_the_jackpot_estimate_as_sales_arrive_at_most_once_a_minute(
+    harness, engine, clock
+):
+    setup = make_active_raffle(harness, jackpot_seed_cents=50_000)  # prize 1 is 50 %
+    rsu = setup.rsus[0]
+
+    def estimates(cursor: str = "") -> tuple[list[int | None], str]:
+        found, cursor = rsu.pull_all(cursor)
+        return [c["data"]["jackpot_estimate_cents"] for c in found if c["entity"] == "raffle"], (
+            cursor
+        )
+
+    before, cursor = estimates()
+    assert before[-1] == 50_000  # the seed: nothing sold yet
+    clock.advance(61_000)
+    push_ok(rsu, [sale_event(setup, rsu, [1, 2, 3], engine=engine)[0]])  # 10.00
+    after, cursor = estimates(cursor)
+    assert after == [50_000 + 500]  # seed + 50 % of the revenue
+    clock.advance(1_000)
+    push_ok(rsu, [sale_event(setup, rsu, [4], engine=engine)[0]])
+    assert estimates(cursor)[0] == []  # within the minute: not sent again
+    clock.advance(60_000)
+    push_ok(rsu, [sale_event(setup, rsu, [5], engine=engine)[0]])
+    assert estimates(cursor)[0] == [50_000 + 1000]

@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError
-from fieldpass.server.services import conflicts, raffle_windows
+from fieldpass.server.services import conflicts, raffle_windows, raffles
 from fieldpass.server.services.common import audit, dumps, insert_rows
 from fieldpass.server.services.raffle_windows import Window
 from fieldpass.sync.clock import to_iso
@@ -224,6 +224,8 @@ def apply(
             conflict_rows += _apply_close(conn, ctx, event, payload, offset, received_at)
     if run:
         conflict_rows += apply_sales(conn, ctx, run, offset, received_at)
+    if ctx.raffle is not None and ctx.raffle.state not in FROZEN_STATES:
+        raffles.refresh_raffle_change(conn, ctx.raffle, received_at)
     return conflicts.record(conn, conflict_rows)
 
 

@@ -291,7 +291,7 @@ def raffle_change(
     row = conn.execute(
         sa.select(schema.raffle_events).where(schema.raffle_events.c.id == raffle_id)
     ).one()
-    jackpot = row.jackpot_seed_cents or None
+    jackpot = jackpot_estimate(conn, row)
     data = {
         "id": row.id,
         "name": row.name,
@@ -305,6 +305,49 @@ def raffle_change(
         "max_tickets": row.max_tickets,
     }
     return changes.NewChange(raffle_id, "raffle", raffle_id, "upsert", dumps(data), audience)
+
+
+#: How often ingest refreshes the raffle row RSUs pull, for the jackpot estimate on
+#: receipts: at most once a minute per raffle, so a busy raffle does not fill the log.
+JACKPOT_REFRESH_MS = 60_000
+
+
+def jackpot_estimate(conn: sa.Connection, raffle: Any) -> int | None:
+    """The jackpot seed plus the percentage prizes' share of the revenue so far (completed
+    orders); the seed alone without percentage prizes; None when neither is known."""
+    p, o = schema.prizes, schema.raffle_orders
+    percents = [
+        Decimal(str(value))
+        for value in conn.execute(
+            sa.select(p.c.percentage).where(
+                p.c.raffle_event_id == raffle.id, p.c.prize_type == "percentage"
+            )
+        ).scalars()
+        if value is not None
+    ]
+    seed = raffle.jackpot_seed_cents or 0
+    if not percents:
+        return seed or None
+    revenue = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(o.c.total_amount_cents), 0)).where(
+            o.c.raffle_event_id == raffle.id, o.c.payment_status == "completed"
+        )
+    ).scalar_one()
+    share = sum(int(Decimal(int(revenue)) * percent // 100) for percent in percents)
+    return seed + share or None
+
+
+def refresh_raffle_change(conn: sa.Connection, raffle: Any, now: int) -> None:
+    """Send the raffle row again (new jackpot estimate) if the last one is over a minute old."""
+    c = schema.changes
+    last = conn.execute(
+        sa.select(sa.func.max(c.c.created_at)).where(
+            c.c.event_id == raffle.id, c.c.entity == "raffle"
+        )
+    ).scalar_one()
+    if last is not None and now - last < JACKPOT_REFRESH_MS:
+        return
+    changes.emit(conn, raffle.organization_id, [raffle_change(conn, raffle.id)], now)
 
 
 def package_change(
