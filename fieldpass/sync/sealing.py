@@ -82,6 +82,10 @@ def unseal(key: bytes, text: str, associated_data: bytes) -> bytes:
         raw = base64.urlsafe_b64decode(body.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
         raise SealError("damaged", "sealed value is not base64url") from None
+    if base64.urlsafe_b64encode(raw).decode("ascii") != body:
+        # base64 ignores the unused bits of its last character: one sealed value has
+        # exactly one text, so an altered text never opens as if it were the original
+        raise SealError("damaged", "sealed value is not canonical base64url")
     if len(raw) < NONCE_BYTES + 16:
         raise SealError("damaged", "sealed value is too short")
     try:

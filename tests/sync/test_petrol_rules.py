@@ -104,9 +104,18 @@ def test_sealing_round_trip_and_binding():
     with pytest.raises(sealing.SealError) as other_key:
         sealing.unseal(sealing.generate_key(), sealed, b"row-1")
     assert other_key.value.code == "wrong_key"
-    tampered = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+    middle = len(sealed) - 10  # inside the ciphertext
+    tampered = sealed[:middle] + ("A" if sealed[middle] != "A" else "B") + sealed[middle + 1 :]
     with pytest.raises(sealing.SealError):
         sealing.unseal(key, tampered, b"row-1")
+    # a changed padding bit in the last character decodes to the same bytes: refused too
+    last = sealed.rstrip("=")
+    index = len(last) - 1
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    same_bytes = alphabet[alphabet.index(last[index]) ^ 1]
+    if len(sealed) != len(last):  # padded: the last character has unused low bits
+        with pytest.raises(sealing.SealError, match="canonical"):
+            sealing.unseal(key, last[:index] + same_bytes + sealed[len(last) :], b"row-1")
     assert sealing.key_from_text(sealing.key_to_text(key)) == key
     with pytest.raises(sealing.SealError):
         sealing.key_from_text("c2hvcnQ=")
