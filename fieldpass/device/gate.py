@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from fieldpass.device.identity import DeviceIdentity
-from fieldpass.device.store import CLOCK_OFFSET_MS, Store
+from fieldpass.device.store import Store
 from fieldpass.sync import signing
 from fieldpass.sync.checkin import (
     GateContext,
@@ -131,8 +131,7 @@ class GateService:
                 and 0 <= device_now - previous[12] < self.debounce_ms
             ):
                 return self._repeat(previous)
-            offset = self.store.get_meta(CLOCK_OFFSET_MS) or 0
-            now = device_now + offset
+            now = self.store.server_time(device_now)
             event_id = self.identity.event_id or ""
             event = self.store.event_row(event_id)
             gate = self.store.gate_row(self.identity.gate_id)

@@ -25,15 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.identity import DeviceIdentity
-from fieldpass.device.store import CLOCK_OFFSET_MS, Store
+from fieldpass.device.store import Store
 from fieldpass.sync import sealing
 from fieldpass.sync.clock import Clock, system_clock
-from fieldpass.sync.payloads import (
-    MAX_SALE_CENTS,
-    PayloadError,
-    payload_dict,
-    validate_payload,
-)
+from fieldpass.sync.payloads import MAX_SALE_CENTS
 from fieldpass.sync.petrol import Seat, choose_seats, ticket_barcode
 from fieldpass.sync.pins import effective_status, is_pin
 from fieldpass.sync.seating import seat_sort_key
@@ -277,11 +272,9 @@ def _seat_text(seat: Seat) -> str:
     return f"{seat[0]}/{seat[1]}/{seat[2]}"
 
 
-def _validated(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    try:  # the server refuses what the schema refuses: never queue such an event
-        return payload_dict(validate_payload(kind, payload))
-    except PayloadError as exc:
-        raise DeviceError(f"invalid_{kind.removeprefix('petrol_')}", str(exc)) from None
+def _invalid_code(kind: str) -> str:
+    """The DeviceError code of a payload its kind's schema refuses: invalid_sale, …"""
+    return f"invalid_{kind.removeprefix('petrol_')}"
 
 
 def _end_reservation(
@@ -297,23 +290,21 @@ def _end_reservation(
     """End the reservation ``(id, pin_id)`` without a sale and free its seats, with its
     ``petrol_reservation_end`` event, in the caller's transaction."""
     reservation_id, pin_id = reservation
-    payload = _validated(
-        "petrol_reservation_end",
-        {
-            "reservation_id": reservation_id,
-            "pin_id": pin_id,
-            "outcome": outcome,
-            "ended_at": now,
-            "reason": reason,
-        },
-    )
-    appended = store.append_event(
+    payload = {
+        "reservation_id": reservation_id,
+        "pin_id": pin_id,
+        "outcome": outcome,
+        "ended_at": now,
+        "reason": reason,
+    }
+    appended = store.append_valid_event(
         conn,
         key,
         device_id=device_id,
         kind="petrol_reservation_end",
         device_time=now,
         payload=payload,
+        invalid_code=_invalid_code("petrol_reservation_end"),
     )
     conn.execute(
         "UPDATE petrol_reservations SET status = ?, ended_at = ?, end_seq = ? WHERE id = ?",
@@ -380,21 +371,19 @@ def release_returning_blocks(
             ),
             key=lambda seat: (seat[0], *seat_sort_key(seat[1], seat[2])),
         )
-        payload = _validated(
-            "seat_block_released",
-            {
-                "block_id": block_id,
-                "seats": [{"sector": a, "row": b, "seat": c} for a, b, c in unsold],
-                "released_at": now,
-            },
-        )
-        appended = store.append_event(
+        payload = {
+            "block_id": block_id,
+            "seats": [{"sector": a, "row": b, "seat": c} for a, b, c in unsold],
+            "released_at": now,
+        }
+        appended = store.append_valid_event(
             conn,
             key,
             device_id=device_id,
             kind="seat_block_released",
             device_time=now,
             payload=payload,
+            invalid_code=_invalid_code("seat_block_released"),
         )
         conn.execute(
             "INSERT INTO petrol_block_releases (block_id, seq, released_at, seats)"
@@ -452,7 +441,7 @@ class PetrolService:
 
     def server_now(self) -> int:
         """The device clock corrected by the last known offset to the server's clock."""
-        return self.clock() + (self.store.get_meta(CLOCK_OFFSET_MS) or 0)
+        return self.store.server_time(self.clock())
 
     def match_info(self) -> MatchInfo:
         row = self.store.conn.execute(
@@ -682,24 +671,22 @@ class PetrolService:
     ) -> Reservation:
         reservation_id = str(uuid.uuid4())
         event_id = self.identity.event_id or ""
-        payload = _validated(
-            "petrol_reservation",
-            {
-                "reservation_id": reservation_id,
-                "pin_id": pin_id,
-                "event_id": event_id,
-                "seats": [{"sector": s.sector, "row": s.row, "seat": s.seat} for s in seats],
-                "reserved_at": now,
-                "expires_at": expires_at,
-            },
-        )
-        appended = self.store.append_event(
+        payload = {
+            "reservation_id": reservation_id,
+            "pin_id": pin_id,
+            "event_id": event_id,
+            "seats": [{"sector": s.sector, "row": s.row, "seat": s.seat} for s in seats],
+            "reserved_at": now,
+            "expires_at": expires_at,
+        }
+        appended = self.store.append_valid_event(
             conn,
             self.key,
             device_id=self.identity.device_id,
             kind="petrol_reservation",
             device_time=now,
             payload=payload,
+            invalid_code=_invalid_code("petrol_reservation"),
         )
         conn.execute(
             "INSERT INTO petrol_reservations (id, seq, pin_id, pin, event_id, seats,"
@@ -834,14 +821,14 @@ class PetrolService:
                 payload["reservation_id"] = reservation.id
             if documents is not None:
                 payload["documents"] = documents
-            payload = _validated("petrol_sale", payload)
-            appended = self.store.append_event(
+            appended = self.store.append_valid_event(
                 conn,
                 self.key,
                 device_id=self.identity.device_id,
                 kind="petrol_sale",
                 device_time=now,
                 payload=payload,
+                invalid_code=_invalid_code("petrol_sale"),
             )
             conn.execute("UPDATE petrol_pins SET status = 'USED' WHERE id = ?", (record.id,))
             conn.executemany(
@@ -946,24 +933,22 @@ class PetrolService:
                     f"ticket {code}: its holder data is no longer on this kiosk (deleted "
                     "after the match)",
                 )
-            payload = _validated(
-                "petrol_reprint",
-                {
-                    "barcode": code,
-                    "reason": text,
-                    "identity_verified": True,
-                    "document_type": document_type,
-                    "printed_at": now,
-                    "operator": operator,
-                },
-            )
-            appended = self.store.append_event(
+            payload = {
+                "barcode": code,
+                "reason": text,
+                "identity_verified": True,
+                "document_type": document_type,
+                "printed_at": now,
+                "operator": operator,
+            }
+            appended = self.store.append_valid_event(
                 conn,
                 self.key,
                 device_id=self.identity.device_id,
                 kind="petrol_reprint",
                 device_time=now,
                 payload=payload,
+                invalid_code=_invalid_code("petrol_reprint"),
             )
         barcode_, holder, sector, seat_row, seat, price, vat, document = row[:8]
         ticket = IssuedTicket(

@@ -21,14 +21,11 @@ from fieldpass.device import raffle_store
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.identity import DeviceIdentity
 from fieldpass.device.raffle_store import OrderRecord, RaffleRecord
-from fieldpass.device.store import CLOCK_OFFSET_MS, AppendedEvent, Store
+from fieldpass.device.store import AppendedEvent, Store
 from fieldpass.sync.clock import Clock, system_clock, to_iso
 from fieldpass.sync.events import GENESIS_HASH, ChainError, verify_chain
 from fieldpass.sync.payloads import (
     MAX_ORDER_CENTS,
-    PayloadError,
-    payload_dict,
-    validate_payload,
 )
 from fieldpass.sync.validation_numbers import (
     MAX_TERMINAL_NUMBER,
@@ -306,7 +303,7 @@ class RaffleService:
 
     def now(self) -> int:
         """Device time corrected by the last known offset to the server's clock."""
-        return self.clock() + (self.store.get_meta(CLOCK_OFFSET_MS) or 0)
+        return self.store.server_time(self.clock())
 
     def _refusal(
         self, conn: sqlite3.Connection, raffle: RaffleRecord | None, now: int
@@ -408,7 +405,7 @@ class RaffleService:
         device_now = self.clock()
         with self._lock, self.store.transaction() as conn:
             raffle = raffle_store.raffle(conn, self.raffle_id)
-            now = device_now + (self.store.get_meta(CLOCK_OFFSET_MS) or 0)
+            now = self.store.server_time(device_now)
             refusal = self._refusal(conn, raffle, now)
             if refusal is not None:
                 raise DeviceError(refusal.code, refusal.message)
@@ -485,17 +482,14 @@ class RaffleService:
     def _append(
         self, conn: sqlite3.Connection, kind: str, at: int, payload: dict[str, object]
     ) -> AppendedEvent:
-        try:  # the server refuses what the schema refuses: never queue such an event
-            checked = payload_dict(validate_payload(kind, payload))
-        except PayloadError as exc:
-            raise DeviceError("invalid_sale", str(exc)) from None
-        return self.store.append_event(
+        return self.store.append_valid_event(
             conn,
             self.key,
             device_id=self.identity.device_id,
             kind=kind,
             device_time=at,
-            payload=checked,
+            payload=payload,
+            invalid_code="invalid_sale",
         )
 
     # -- void, reprint, receipt ---------------------------------------------------------------

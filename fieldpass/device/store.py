@@ -28,6 +28,7 @@ from fieldpass.device.raffle_store import (
 from fieldpass.sync.clock import Clock, system_clock
 from fieldpass.sync.events import GENESIS_HASH, Event, build_event
 from fieldpass.sync.messages import Change
+from fieldpass.sync.payloads import PayloadError, payload_dict, validate_payload
 from fieldpass.sync.seating import seat_sort_key
 
 if TYPE_CHECKING:
@@ -571,6 +572,11 @@ class Store:
             return None
         return int(row[0]) if key in _INT_META else row[0]
 
+    def server_time(self, device_time: int) -> int:
+        """``device_time`` corrected by the last offset to the server's clock the sync
+        measured (0 before the first sync): what rules about server times compare."""
+        return device_time + (self.get_meta(CLOCK_OFFSET_MS) or 0)
+
     def set_meta(self, **values: Any) -> None:
         with self.transaction() as conn:
             conn.executemany(
@@ -864,6 +870,28 @@ class Store:
         ]
 
     # -- outbox ----------------------------------------------------------------------------
+
+    def append_valid_event(
+        self,
+        conn: sqlite3.Connection,
+        key: Ed25519PrivateKey,
+        *,
+        device_id: str,
+        kind: str,
+        device_time: int,
+        payload: dict[str, Any],
+        invalid_code: str,
+    ) -> AppendedEvent:
+        """``append_event`` after checking ``payload`` against its kind's schema: the
+        server refuses what the schema refuses, so such an event is never queued; a
+        refused payload is a DeviceError ``invalid_code`` and nothing is written."""
+        try:
+            checked = payload_dict(validate_payload(kind, payload))
+        except PayloadError as exc:
+            raise DeviceError(invalid_code, str(exc)) from None
+        return self.append_event(
+            conn, key, device_id=device_id, kind=kind, device_time=device_time, payload=checked
+        )
 
     def append_event(
         self,
