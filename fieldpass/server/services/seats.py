@@ -207,17 +207,7 @@ def _reprice_blocks(conn: sa.Connection, org_id: str, sector_id: int, now: int) 
     changes.emit(
         conn,
         org_id,
-        [
-            changes.NewChange(
-                row.event_id,
-                "seat_block",
-                row.id,
-                "upsert",
-                dumps(_block_change_data(row)),
-                changes.device_audience(row.device_id),
-            )
-            for row in rows
-        ],
+        [_block_change(row) for row in rows],
         now,
     )
 
@@ -445,6 +435,18 @@ def allocate_block(
     return block_view(row, seats)
 
 
+def _block_change(row: Any, op: str = "upsert") -> changes.NewChange:
+    """The block itself, for its kiosk only."""
+    return changes.NewChange(
+        row.event_id,
+        "seat_block",
+        row.id,
+        op,
+        dumps(_block_change_data(row)),
+        changes.device_audience(row.device_id),
+    )
+
+
 def _block_change_data(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -486,12 +488,7 @@ def _block_changes(
 ) -> list[changes.NewChange]:
     """The block (upsert on allocation, tombstone on return) and its seats for its kiosk:
     on allocation every seat, on return a tombstone for each seat in ``returned``."""
-    audience = changes.device_audience(row.device_id)
-    out = [
-        changes.NewChange(
-            row.event_id, "seat_block", row.id, op, dumps(_block_change_data(row)), audience
-        )
-    ]
+    out = [_block_change(row, op)]
     if op == "upsert":
         seat_table = schema.seats
         seats = conn.execute(
@@ -694,16 +691,7 @@ def return_block(
         changes.emit(
             conn,
             org_id,
-            [
-                changes.NewChange(
-                    row.event_id,
-                    "seat_block",
-                    row.id,
-                    "upsert",
-                    dumps(_block_change_data(row)),
-                    changes.device_audience(row.device_id),
-                )
-            ],
+            [_block_change(row)],
             now,
         )
         return block_view(row, _block_seats(conn, block_id))
