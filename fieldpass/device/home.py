@@ -43,6 +43,11 @@ class DeviceHome:
     def store_path(self) -> Path:
         return self.root / "store.sqlite"
 
+    @property
+    def ca_path(self) -> Path:
+        """TLS: the CA bundle given at enrollment (``--ca``), trusted for this server only."""
+        return self.root / "server-ca.pem"
+
     def ensure(self) -> None:
         """Create the home directory (owner-only) if it does not exist."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)

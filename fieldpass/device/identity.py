@@ -34,6 +34,14 @@ class DeviceIdentity:
     code: str | None = None  # enrollment code the admin approves
     public_key: str | None = None
     raffle_id: str | None = None  # an RSU's raffle (from the approval)
+    #: how the server key was pinned: "pin" (fingerprint given at enrollment) or "first-use"
+    server_key_source: str | None = None
+    server_ca: bool = False  # TLS: trust only the CA file kept in the home (server-ca.pem)
+    #: the store this identity belongs to (also in the store's meta): a missing, emptied or
+    #: swapped store is refused instead of silently starting over
+    store_id: str | None = None
+    #: the highest outbox seq known at the last sync: a store found behind it was rolled back
+    last_outbox_seq: int = 0
 
     @classmethod
     def load(cls, path: Path) -> DeviceIdentity:

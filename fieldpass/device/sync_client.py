@@ -2,7 +2,8 @@
 
 Push goes in seq order in bounded batches from ``accepted_seq + 1``; pull goes page by
 page, each page applied with its cursor in one transaction, so either can be cut at any
-point and resumed.
+point and resumed. Every answer must verify against the pinned server key
+(``server_link``); one that does not is refused whole and recorded as the sync error.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import httpx
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fieldpass.device.enrollment import link_for, refresh_enrollment
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import DeviceIdentity
 from fieldpass.device.petrol import release_returning_blocks
+from fieldpass.device.server_link import auth_error, problem_of
 from fieldpass.device.store import (
     CLOCK_OFFSET_MS,
     CURSOR,
@@ -41,7 +44,6 @@ from fieldpass.sync.messages import (
     MAX_BODY_BYTES,
     MAX_PUSH_EVENTS,
     ClockSample,
-    Problem,
     PullResponse,
     PushRequest,
     PushResponse,
@@ -65,38 +67,13 @@ class SyncReport:
     error: str | None
     at: int
     revoked: bool = False  # the server revoked this device (a petrol kiosk wiped its holders)
+    error_code: str | None = None  # e.g. unverified_answer, offline, fork
 
 
-_problem_decoder = msgspec.json.Decoder(Problem)
 _pull_decoder = msgspec.json.Decoder(PullResponse)
 _push_decoder = msgspec.json.Decoder(PushResponse)
 _sample_decoder = msgspec.json.Decoder(ClockSample)
 _event_encoder = msgspec.json.Encoder()
-
-
-def _problem(response: httpx.Response) -> Problem:
-    try:
-        return _problem_decoder.decode(response.content)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        text = response.text[:200].strip() or response.reason_phrase
-        return Problem(code="server_error", message=f"HTTP {response.status_code}: {text}")
-
-
-def auth_error(response: httpx.Response) -> DeviceError | None:
-    """DeviceError for 401/403 answers (token unknown, device revoked), else None."""
-    if response.status_code == 401:
-        problem = _problem(response)
-        return DeviceError("unauthorized", f"unauthorized: {problem.message}")
-    if response.status_code == 403:
-        problem = _problem(response)
-        if problem.code == "device_revoked":
-            return DeviceError("device_revoked", "device revoked")
-        return DeviceError(problem.code or "forbidden", f"forbidden: {problem.message}")
-    return None
-
-
-def server_url(identity: DeviceIdentity, path: str) -> str:
-    return identity.server_url.rstrip("/") + path
 
 
 class SyncClient:
@@ -119,12 +96,12 @@ class SyncClient:
         self.key = key
         self.clock = clock
         self.timeout = timeout
-        self._own_http = http is None
-        self.http = http if http is not None else httpx.Client(timeout=timeout)
+        self._http = http
+        self.link = link_for(self.home, identity, http, timeout)
+        self._token_recovered = False  # at most one token recovery per sync
 
     def close(self) -> None:
-        if self._own_http:
-            self.http.close()
+        self.link.close()
 
     def _headers(self) -> dict[str, str]:
         if not self.identity.token:
@@ -132,12 +109,19 @@ class SyncClient:
         return {"Authorization": f"Bearer {self.identity.token}"}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return self.http.request(
-                method, server_url(self.identity, path), timeout=self.timeout, **kwargs
-            )
-        except httpx.HTTPError as exc:
-            raise DeviceError("offline", f"server unreachable: {exc}") from exc
+        """A verified answer; an unknown token is replaced once by proving the key again
+        (a token lost, or stolen and replaced by someone replaying an old enrollment)."""
+        headers = kwargs.pop("headers", {})
+        response = self.link.request(method, path, headers={**headers, **self._headers()}, **kwargs)
+        if response.status_code != 401 or self._token_recovered:
+            return response
+        self._token_recovered = True
+        self.identity = refresh_enrollment(
+            self.home, http=self._http, clock=self.clock, timeout=self.timeout, reissue_token=True
+        )
+        if self.identity.status != "approved":
+            return response
+        return self.link.request(method, path, headers={**headers, **self._headers()}, **kwargs)
 
     # -- push ------------------------------------------------------------------------------
 
@@ -163,7 +147,6 @@ class SyncClient:
                 f"push stopped: the server holds a different event at seq "
                 f"{self.store.get_meta(FORK_SEQ)}",
             )
-        headers = self._headers()
         pushed = 0
         sent_heartbeat = False
         for _ in range(MAX_ROUNDS):
@@ -186,7 +169,7 @@ class SyncClient:
                 "POST",
                 "/v1/sync/push",
                 content=messages.encode(request),
-                headers={**headers, "Content-Type": "application/json"},
+                headers={"Content-Type": "application/json"},
             )
             t3 = self.clock()
             if response.status_code == 200:
@@ -218,7 +201,7 @@ class SyncClient:
         error = auth_error(response)
         if error is not None:
             raise self._refused(error)
-        problem = _problem(response)
+        problem = problem_of(response)
         if problem.code == "gap" and problem.expected_seq is not None:
             expected = problem.expected_seq
             if 1 <= expected <= accepted:  # the server lost events (restore): push them again
@@ -266,7 +249,6 @@ class SyncClient:
 
         A page from another epoch (server restored) first clears the pulled data.
         """
-        headers = self._headers()
         pulled = 0
         for _ in range(MAX_ROUNDS):
             cursor = self.store.get_meta(CURSOR) or ""
@@ -280,13 +262,12 @@ class SyncClient:
                     "protocol": PROTOCOL_VERSION,
                     "schema": SCHEMA_VERSION,
                 },
-                headers=headers,
             )
             if response.status_code != 200:
                 error = auth_error(response)
                 if error is not None:
                     raise self._refused(error)
-                problem = _problem(response)
+                problem = problem_of(response)
                 code = "upgrade_required" if problem.code == "upgrade_required" else "server_error"
                 raise DeviceError(code, f"pull refused: {problem.code}: {problem.message}")
             try:
@@ -335,16 +316,25 @@ class SyncClient:
         """
         pushed = pulled = 0
         error: str | None = None
+        error_code: str | None = None
         online = True
         revoked = False
+        self._token_recovered = False
         try:
             epoch_before = self.store.get_meta(EPOCH)
             try:
                 pushed = self.push_pending()
             except DeviceError as exc:
-                if exc.code in ("offline", "unauthorized", "device_revoked", "not_approved"):
+                if exc.code in (
+                    "offline",
+                    "unauthorized",
+                    "device_revoked",
+                    "not_approved",
+                    "unverified_answer",
+                ):
                     raise
                 error = exc.message  # fork / upgrade: keep pulling, surface the error
+                error_code = exc.code
             queued_before = self.store.last_seq()
             pulled = self.pull(progress)
             if epoch_before is not None and self.store.get_meta(EPOCH) != epoch_before:
@@ -356,7 +346,9 @@ class SyncClient:
                 pulled += self.pull(progress)
         except DeviceError as exc:
             error = exc.message
-            online = exc.code != "offline"
+            error_code = exc.code
+            # an answer the server did not sign may not come from the server at all
+            online = exc.code not in ("offline", "unverified_answer")
             revoked = exc.code == "device_revoked"
         at = self.clock()
         values: dict[str, Any] = {ONLINE: "1" if online else "0", LAST_ERROR: error}
@@ -364,5 +356,11 @@ class SyncClient:
             values[LAST_SYNC_AT] = at
         self.store.set_meta(**values)
         return SyncReport(
-            online=online, pushed=pushed, pulled=pulled, error=error, at=at, revoked=revoked
+            online=online,
+            pushed=pushed,
+            pulled=pulled,
+            error=error,
+            at=at,
+            revoked=revoked,
+            error_code=error_code,
         )

@@ -7,6 +7,7 @@ are logged with the request id and answered 500 ``internal`` without a traceback
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import falcon
@@ -30,8 +31,9 @@ from fieldpass.server.api import (
     tickets,
 )
 from fieldpass.server.config import ServerConfig
+from fieldpass.server.db import server_signing_key
 from fieldpass.server.errors import ApiError
-from fieldpass.server.middleware import Authentication, BodyLimit, RequestContext
+from fieldpass.server.middleware import AnswerSigner, Authentication, BodyLimit, RequestContext
 
 log = logging.getLogger("fieldpass.server")
 _encoder = msgspec.json.Encoder()
@@ -90,8 +92,15 @@ def _handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception
 
 
 def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
+    if config.signing_key is None and config.pii_key is not None:
+        config = replace(config, signing_key=server_signing_key(engine, config.pii_key))
     app = falcon.App(
-        middleware=[RequestContext(config), BodyLimit(config), Authentication(config, engine)]
+        middleware=[
+            RequestContext(config),
+            AnswerSigner(config),
+            BodyLimit(config),
+            Authentication(config, engine),
+        ]
     )
     app.req_options.auto_parse_form_urlencoded = False
     app.req_options.strip_url_path_trailing_slash = True
@@ -105,9 +114,11 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
 
     route("/v1/health", health.HealthResource)
     route("/v1/enroll", enroll.EnrollResource)
+    route("/v1/enroll/challenge", enroll.EnrollChallengeResource)
     route("/v1/enroll/status", enroll.EnrollStatusResource)
     route("/v1/sync/push", sync.PushResource)
     route("/v1/sync/pull", sync.PullResource)
+    route("/v1/sync/events", sync.OwnEventsResource)
     route("/v1/auth/login", admin_auth.LoginResource)
     route("/v1/events", events.EventsResource)
     route("/v1/events/{event_id}", events.EventResource)
@@ -155,6 +166,7 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/raffle-orders/{validation}/claim", raffle_results.RaffleOrderClaimResource)
     route("/v1/devices", devices.DevicesResource)
     route("/v1/devices/approve", devices.DeviceApproveResource)
+    route("/v1/devices/pending", devices.PendingDeviceResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)
     route("/v1/conflicts", conflicts.ConflictsResource)
     route("/v1/conflicts/{conflict_id:int}/resolve", conflicts.ConflictResolveResource)

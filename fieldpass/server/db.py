@@ -2,12 +2,13 @@
 
 ``init_db`` creates or migrates the schema with the Alembic scripts shipped in
 ``fieldpass/server/migrations`` (no alembic.ini needed) and makes sure the server has
-an epoch id and an Ed25519 key for device certificates.
+an epoch id; secrets an older database held in clear are sealed with the key file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +22,13 @@ from alembic.runtime.migration import MigrationContext
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fieldpass.server import schema
+from fieldpass.server import keys, schema
 from fieldpass.server.config import new_uuid
 from fieldpass.sync import signing
 from fieldpass.sync.clock import Clock, system_clock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008a"
 _READ_ONLY = "fieldpass_read_only"
 
 
@@ -59,6 +60,8 @@ def make_engine(url: str) -> sa.Engine:
         if url in ("sqlite://", "sqlite:///:memory:"):
             raise DatabaseError("invalid", "use a SQLite file URL, e.g. sqlite:///path/server.db")
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        if engine.url.database:
+            create_private_file(Path(engine.url.database))
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record) -> None:
@@ -79,6 +82,17 @@ def make_engine(url: str) -> sa.Engine:
     if url.startswith("postgresql"):
         return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     raise DatabaseError("invalid", f"unsupported database URL {url.split(':', 1)[0]!r}")
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty and readable by its owner only (0600) unless it exists, so
+    SQLite opens a database (and makes its -wal/-shm files) that others cannot read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 @contextmanager
@@ -113,16 +127,17 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def init_db(url_or_engine: str | sa.Engine) -> InitResult:
-    """Create the schema or migrate it to head, then ensure epoch, server key and counter."""
+def init_db(url_or_engine: str | sa.Engine, key: bytes | None = None) -> InitResult:
+    """Create the schema or migrate it to head, then ensure epoch and change counter, and
+    (given the key file's ``key``) seal any secret an older database holds in clear."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
-        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     before = current_revision(engine)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
     with engine.begin() as conn:
         created = _ensure_identity(conn)
+        if key is not None:
+            seal_legacy_secrets(conn, key)
         epoch = get_meta(conn, "epoch")
     if isinstance(url_or_engine, str):
         engine.dispose()
@@ -134,14 +149,55 @@ def _ensure_identity(conn: sa.Connection) -> bool:
     if get_meta(conn, "epoch") is None:
         set_meta(conn, "epoch", uuid.uuid4().hex[:12])
         created = True
-    if get_meta(conn, "server_signing_key") is None:
-        key = signing.generate_private_key()
-        set_meta(conn, "server_signing_key", signing.private_key_to_text(key))
-        created = True
     counter = conn.execute(sa.select(schema.change_counter.c.value)).first()
     if counter is None:
         conn.execute(sa.insert(schema.change_counter).values(id=1, value=0))
     return created
+
+
+def seal_legacy_secrets(conn: sa.Connection, master: bytes) -> int:
+    """Seal what a database from before keys left it holds in clear (the server signing
+    key, events' ticket signing keys) with the key file's key; returns how many."""
+    sealed = 0
+    legacy = get_meta(conn, keys.LEGACY_SIGNING_KEY_META)
+    if legacy is not None:
+        if get_meta(conn, keys.SIGNING_KEY_META) is None:
+            key = signing.private_key_from_text(legacy)
+            set_meta(conn, keys.SIGNING_KEY_META, keys.seal_signing_key(master, key))
+        conn.execute(
+            sa.delete(schema.server_meta).where(
+                schema.server_meta.c.key == keys.LEGACY_SIGNING_KEY_META
+            )
+        )
+        sealed += 1
+    e = schema.events
+    for event_id, stored in conn.execute(sa.select(e.c.id, e.c.ticket_private_key)).all():
+        if keys.is_sealed(stored):
+            continue
+        key = signing.private_key_from_text(stored)
+        conn.execute(
+            sa.update(e)
+            .where(e.c.id == event_id)
+            .values(ticket_private_key=keys.seal_ticket_key(master, event_id, key))
+        )
+        sealed += 1
+    return sealed
+
+
+def server_signing_key(engine: sa.Engine, master: bytes) -> Ed25519PrivateKey:
+    """The server's signing key: the original one sealed in the database if this server
+    had one before keys left the database (sealed now if still in clear), else the one
+    derived from the key file's key."""
+    with reading(engine) as conn:
+        sealed = get_meta(conn, keys.SIGNING_KEY_META)
+        legacy = get_meta(conn, keys.LEGACY_SIGNING_KEY_META)
+    if sealed is None and legacy is not None:
+        with engine.begin() as conn:
+            seal_legacy_secrets(conn, master)
+            sealed = get_meta(conn, keys.SIGNING_KEY_META)
+    if sealed is not None:
+        return keys.open_signing_key(master, sealed)
+    return keys.derive_signing_key(master)
 
 
 def get_meta(conn: sa.Connection, key: str) -> str | None:
@@ -156,15 +212,6 @@ def set_meta(conn: sa.Connection, key: str, value: str) -> None:
     ).rowcount
     if not updated:
         conn.execute(sa.insert(schema.server_meta).values(key=key, value=value))
-
-
-def server_signing_key(conn: sa.Connection) -> Ed25519PrivateKey:
-    text = get_meta(conn, "server_signing_key")
-    if text is None:
-        raise DatabaseError(
-            "not_initialised", "database not initialised: run fieldpass server init"
-        )
-    return signing.private_key_from_text(text)
 
 
 def new_epoch(engine: sa.Engine) -> str:

@@ -1,4 +1,11 @@
-"""The server's key file for personal data at rest (PIN holders), kept out of the database.
+"""The server's key file: the one secret of a server, kept out of the database.
+
+From the 32-byte key in it come (1) the AES key sealing personal data at rest (PIN
+holders) and the server's other secrets in the database (each event's ticket signing
+key), and (2) the server's Ed25519 signing key, which signs device certificates and
+every answer to a device (derived with HKDF, so it never sits in the database; a
+server initialised before keys left the database keeps its original signing key,
+sealed under this key, so its enrolled devices keep trusting it).
 
 Where it is: ``--key-file``, else ``$FIELDPASS_KEY_FILE``, else next to a SQLite database
 (``<database file>.key``), else (PostgreSQL) ``<user data dir>/fieldpass/server.key``.
@@ -16,8 +23,11 @@ from pathlib import Path
 
 import platformdirs
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from fieldpass.sync import sealing
+from fieldpass.sync import sealing, signing
 
 KEY_FILE_ENV = "FIELDPASS_KEY_FILE"
 
@@ -92,3 +102,60 @@ def load_key_if_present(path: Path) -> bytes | None:
     if not path.exists():
         return None
     return load_key(path)
+
+
+# -- secrets derived from or sealed with the key ---------------------------------------
+
+SIGNING_KEY_META = "server_signing_key_sealed"
+LEGACY_SIGNING_KEY_META = "server_signing_key"  # plaintext, before keys left the database
+_SIGNING_KEY_AD = b"fieldpass:server-signing-key"
+
+
+def derive_signing_key(master: bytes) -> Ed25519PrivateKey:
+    """The server's Ed25519 signing key, derived from the key file's key."""
+    seed = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"fieldpass:server-signing-key:v1",
+    ).derive(sealing.check_key(master))
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def seal_signing_key(master: bytes, key: Ed25519PrivateKey) -> str:
+    return sealing.seal(master, signing.private_key_to_text(key).encode(), _SIGNING_KEY_AD)
+
+
+def open_signing_key(master: bytes, sealed: str) -> Ed25519PrivateKey:
+    try:
+        text = sealing.unseal(master, sealed, _SIGNING_KEY_AD).decode("ascii")
+    except sealing.SealError as exc:
+        raise KeyFileError(
+            f"the server signing key in the database does not open with this key file "
+            f"({exc.code}): is it the key file of this database?"
+        ) from None
+    return signing.private_key_from_text(text)
+
+
+def ticket_key_ad(event_id: str) -> bytes:
+    """Associated data of an event's sealed ticket signing key (binds it to its event)."""
+    return f"fieldpass:event-ticket-key:{event_id}".encode()
+
+
+def seal_ticket_key(master: bytes, event_id: str, key: Ed25519PrivateKey) -> str:
+    return sealing.seal(master, signing.private_key_to_text(key).encode(), ticket_key_ad(event_id))
+
+
+def open_ticket_key(master: bytes, event_id: str, stored: str) -> Ed25519PrivateKey:
+    """An event's ticket signing key from its sealed column value."""
+    try:
+        text = sealing.unseal(master, stored, ticket_key_ad(event_id)).decode("ascii")
+    except sealing.SealError as exc:
+        raise KeyFileError(
+            f"the ticket key of event {event_id} does not open with this key file ({exc.code})"
+        ) from None
+    return signing.private_key_from_text(text)
+
+
+def is_sealed(stored: str) -> bool:
+    return stored.startswith(sealing.VERSION + ".")

@@ -1,4 +1,5 @@
-"""Falcon middleware: request ids, body size limits, device/admin auth, org scoping.
+"""Falcon middleware: request ids, body size limits, device/admin auth, org scoping, and
+the server's signature on answers to requests that carry a nonce (devices always do).
 
 Each resource declares ``auth`` ("none" | "device" | "admin" | "integration") and may declare
 ``large_body = True`` (ticket import). Auth sets ``req.context.device`` or
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.errors import ApiError
 from fieldpass.server.services import auth, enrollment, integration_tokens
+from fieldpass.sync import answers
 
 
 class RequestContext:
@@ -88,3 +90,50 @@ class Authentication:
             raise ApiError("forbidden", "viewers cannot change anything")
         req.context.admin = identity
         req.context.org_id = identity.organization_id
+
+
+class AnswerSigner:
+    """Signs the answer to every request with a valid ``X-Fieldpass-Nonce`` header, errors
+    included, binding it to that request (``fieldpass.sync.answers``): devices act on
+    nothing the server's key did not sign for them."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        key = self._config.signing_key
+        nonce = req.get_header(answers.NONCE_HEADER)
+        if key is None or nonce is None or not answers.is_valid_nonce(nonce):
+            return
+        request_body = getattr(req.context, "request_body", None)
+        if request_body is not None:
+            request_digest = answers.body_digest(request_body)
+        elif req.method in ("GET", "HEAD"):
+            request_digest = answers.body_digest(b"")
+        else:
+            request_digest = answers.UNREAD_BODY
+        body = resp.data
+        if body is None:
+            body = resp.text.encode() if isinstance(resp.text, str) else b""
+            resp.data = body
+        resp.set_header(
+            answers.SIGNATURE_HEADER,
+            answers.sign_answer(
+                key,
+                nonce=nonce,
+                method=req.method,
+                target=request_target(req),
+                request_digest=request_digest,
+                status=resp.status_code,
+                body=body,
+            ),
+        )
+
+
+def request_target(req: falcon.Request) -> str:
+    """The path (as the WSGI server decoded it, before any rewriting) and raw query."""
+    path = req.env.get("PATH_INFO") or "/"
+    query = req.env.get("QUERY_STRING") or ""
+    return f"{path}?{query}" if query else path

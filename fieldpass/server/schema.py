@@ -105,7 +105,8 @@ events = sa.Table(
     sa.Column("valid_from", Ms),
     sa.Column("valid_until", Ms),
     sa.Column("status", sa.String(20), nullable=False, server_default="active"),
-    sa.Column("ticket_private_key", sa.String(64), nullable=False),
+    # sealed with the key file's key (fieldpass.server.keys.seal_ticket_key)
+    sa.Column("ticket_private_key", sa.Text, nullable=False),
     sa.Column("ticket_public_key", sa.String(64), nullable=False),
     sa.Column("created_at", Ms, nullable=False),
     # VAT included in the event's ticket prices, in hundredths of a percent (2500 = 25.00%,
@@ -195,6 +196,21 @@ devices = sa.Table(
     sa.Column("unsynced_estimate", sa.Integer, nullable=False, server_default="0"),
     # An RSU's raffle (its pulls read the raffle's changes; ``event_id`` stays NULL).
     sa.Column("raffle_event_id", sa.String(36)),
+    # When the bearer token was handed out (once; again only to a proof of the key).
+    sa.Column("token_issued_at", Ms),
+    # The address the enrollment came from (enrollments are rate-limited per source).
+    sa.Column("enroll_source", sa.String(64)),
+)
+sa.Index("ix_devices_enroll_source", devices.c.enroll_source, devices.c.enrolled_at)
+
+#: One-time challenges a device signs to prove its key (enrollment status, token reissue).
+device_challenges = sa.Table(
+    "device_challenges",
+    metadata,
+    sa.Column("challenge_hash", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(36), sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
+    sa.Index("ix_device_challenges_device", "device_id"),
 )
 sa.Index(
     "ux_devices_pending_code",

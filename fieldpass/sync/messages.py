@@ -3,12 +3,18 @@
 Endpoints (all JSON; device calls carry ``Authorization: Bearer <device token>``
 except enrollment; every request body carries ``protocol`` and ``schema``):
 
-POST /v1/enroll                 EnrollRequest        -> EnrollResponse        (201)
-POST /v1/enroll/status          EnrollStatusRequest  -> EnrollStatusResponse  (200)
-POST /v1/sync/push              PushRequest          -> PushResponse          (200)
+POST /v1/enroll                 EnrollRequest          -> EnrollResponse          (201)
+POST /v1/enroll/challenge       EnrollChallengeRequest -> EnrollChallengeResponse (200)
+POST /v1/enroll/status          EnrollStatusRequest    -> EnrollStatusResponse    (200)
+POST /v1/sync/push              PushRequest            -> PushResponse            (200)
 GET  /v1/sync/pull?cursor=C&limit=N&protocol=P&schema=S
-                                                     -> PullResponse          (200)
+                                                       -> PullResponse            (200)
+GET  /v1/sync/events?after=N&limit=M&protocol=P        -> OwnEventsResponse       (200)
 Errors everywhere: a Problem body with the HTTP status given by ``PROBLEM_STATUS``.
+
+Every answer to a request carrying a nonce is signed with the server's key
+(``fieldpass.sync.answers``); devices always send one and refuse any answer that does not
+verify against the key they pinned at enrollment.
 """
 
 from __future__ import annotations
@@ -86,16 +92,68 @@ class EnrollResponse(Message):
     device_id: str
     code: str  # short code an admin types to approve, e.g. "K7Q-4MX"
     status: Literal["pending"]
+    #: the key that signed this answer and signs every later one: the device pins it
+    server_public_key: str
+    expires_at: int  # the code is void if not approved by then (server clock, epoch ms)
 
 
-class EnrollStatusRequest(Message):
-    """Poll for approval; proves possession of the key by signing ``enroll-status:<device_id>:<at>``."""
+class EnrollChallengeRequest(Message):
+    """Ask for a one-time challenge to prove possession of the device key."""
 
     protocol: int
     schema: int
     device_id: str
-    at: int  # device clock, epoch ms
+
+
+class EnrollChallengeResponse(Message):
+    challenge: str
+    expires_at: int  # server clock, epoch ms
+
+
+class EnrollStatusRequest(Message):
+    """Poll for approval: the device signs ``enroll_status_message(...)`` with its key.
+
+    The challenge is single-use, so a replayed request is refused. ``exchange_key`` is a
+    one-time X25519 public key: the secrets of the answer (token, holders key) are sealed
+    to it, so reading the network does not reveal them. The token is handed out once,
+    unless ``reissue_token`` asks for a new one (a device that lost its token proves its
+    key again; the old token stops working).
+    """
+
+    protocol: int
+    schema: int
+    device_id: str
+    challenge: str
+    exchange_key: str
     signature: str
+    reissue_token: bool = False
+
+
+def enroll_status_message(
+    device_id: str, challenge: str, exchange_key: str, reissue_token: bool
+) -> bytes:
+    """The bytes a device signs to poll its enrollment status."""
+    flag = "1" if reissue_token else "0"
+    return f"enroll-status:v2:{device_id}:{challenge}:{exchange_key}:{flag}".encode("ascii")
+
+
+class DeviceSecrets(Message):
+    """Sealed in an enrollment status answer (``fieldpass.sync.sealing.seal_to_exchange_key``)."""
+
+    token: str  # the device's bearer token
+    #: petrol devices: the base64url key (fieldpass.sync.sealing.device_key) that opens
+    #: the PIN holders sealed for this device; kept in a 0600 file, not the store
+    holders_key: str | None = None
+
+
+class SealedSecrets(Message):
+    ephemeral_key: str  # the server's one-time X25519 public key
+    sealed: str  # DeviceSecrets, JSON, sealed with the shared secret
+
+
+def secrets_context(device_id: str, challenge: str) -> bytes:
+    """Associated data binding sealed secrets to one device and one challenge."""
+    return f"fieldpass:device-secrets:{device_id}:{challenge}".encode("ascii")
 
 
 class EnrollStatusResponse(Message):
@@ -107,12 +165,11 @@ class EnrollStatusResponse(Message):
     event_id: str | None = None
     gate_id: str | None = None
     raffle_id: str | None = None  # an RSU's raffle
-    token: str | None = None  # bearer token, only while status is approved
     certificate: str | None = None  # server signature over the canonical DeviceCertificate
     server_public_key: str | None = None
-    #: petrol devices, while approved: the base64url key (fieldpass.sync.sealing.device_key)
-    #: that opens the PIN holders sealed for this device; kept in a 0600 file, not the store
-    holders_key: str | None = None
+    certificate_issued_at: int | None = None
+    #: only in the answer that issues a token (the first after approval, or a reissue)
+    secrets: SealedSecrets | None = None
 
 
 class DeviceCertificate(Message):
@@ -123,6 +180,14 @@ class DeviceCertificate(Message):
     role: Role
     organization_id: str
     issued_at: int
+
+
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
+def certificate_bytes(certificate: DeviceCertificate) -> bytes:
+    """The canonical bytes the server signs for a device certificate."""
+    return _canonical.encode(certificate)
 
 
 class ClockSample(Message):
@@ -172,6 +237,15 @@ class PullResponse(Message):
     changes: list[Change]
     more: bool
     server_time: int
+
+
+class OwnEventsResponse(Message):
+    """The events the server holds from the calling device (for ``device recover``)."""
+
+    epoch: str
+    accepted_seq: int  # the highest seq the server holds for this device
+    events: list[Event]  # seq > after, in seq order
+    more: bool
 
 
 #: Request bounds shared by both sides.

@@ -21,7 +21,8 @@ import hashlib
 import os
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -119,3 +120,51 @@ def seal_for_device(key: bytes, device_id: str, pin_id: str, plaintext: bytes) -
 def open_for_device(key: bytes, device_id: str, pin_id: str, sealed: str) -> bytes:
     """The holders JSON of one PIN sealed for ``device_id``; SealError if it does not open."""
     return unseal(check_key(key), sealed, device_holders_ad(device_id, pin_id))
+
+
+# -- secrets sealed to a one-time exchange key ---------------------------------------------
+
+
+def new_exchange_key() -> X25519PrivateKey:
+    """A one-time X25519 key a device sends (public half) to receive secrets sealed to it."""
+    return X25519PrivateKey.generate()
+
+
+def exchange_public_text(key: X25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _exchange_public(text: str) -> X25519PublicKey:
+    try:
+        raw = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise SealError("invalid_key", "the exchange key is not base64url text") from None
+    if len(raw) != 32:
+        raise SealError("invalid_key", "an X25519 exchange key is 32 bytes")
+    return X25519PublicKey.from_public_bytes(raw)
+
+
+def _exchange_secret(shared: bytes, context: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=b"fieldpass:exchange:v1:" + context,
+    ).derive(shared)
+
+
+def seal_to_exchange_key(peer_public: str, plaintext: bytes, context: bytes) -> tuple[str, str]:
+    """(ephemeral public key, sealed text): only the holder of ``peer_public``'s private
+    half opens it, so secrets survive a network that can read every byte (plain HTTP)."""
+    peer = _exchange_public(peer_public)
+    ephemeral = X25519PrivateKey.generate()
+    secret = _exchange_secret(ephemeral.exchange(peer), context)
+    return exchange_public_text(ephemeral), seal(secret, plaintext, context)
+
+
+def open_from_exchange(
+    key: X25519PrivateKey, ephemeral_public: str, sealed: str, context: bytes
+) -> bytes:
+    secret = _exchange_secret(key.exchange(_exchange_public(ephemeral_public)), context)
+    return unseal(secret, sealed, context)

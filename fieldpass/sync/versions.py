@@ -1,6 +1,7 @@
 """Protocol and schema versions carried by every request, and the event kinds each knows."""
 
-PROTOCOL_VERSION = 1
+#: 2: signed answers, challenge-response enrollment, own-events recovery.
+PROTOCOL_VERSION = 2
 SCHEMA_VERSION = 1
 
 #: Outbox event kinds this protocol version defines. A server refuses any other kind

@@ -4,6 +4,7 @@ holds a pulled raffle slice (real SQLite file; the close syncs with the fake ser
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from fieldpass.cli import cli, device_cmds
 from fieldpass.device.context import open_device
 from fieldpass.device.home import DeviceHome
-from fieldpass.device.identity import save_key
+from fieldpass.device.identity import DeviceIdentity, save_key
 from fieldpass.device.store import Store
 from fieldpass.sync import signing
 from fieldpass.sync.messages import Change
@@ -54,6 +55,17 @@ def home(tmp_path) -> DeviceHome:
     store.apply_changes(slice_changes(), "epoch-1:7", "epoch-1")
     store.close()
     return home
+
+
+def fake_server_for(home: DeviceHome) -> FakeServer:
+    """An in-memory server that knows this RSU's key, pinned in its identity."""
+    server = FakeServer(device_id=DEVICE_ID, approved=True, token="tok")
+    server.public_key = signing.public_key_text(
+        signing.private_key_from_text(home.key_path.read_text().strip())
+    )
+    identity = DeviceIdentity.load(home.identity_path)
+    replace(identity, server_public_key=server.server_public_key).save(home.identity_path)
+    return server
 
 
 def run(*args: str):
@@ -131,10 +143,7 @@ def test_close_offline_records_the_close_and_says_nothing_was_uploaded(home):
 def test_close_online_uploads_every_sale_and_the_close(home, monkeypatch):
     sell(home, "--package", "3 for 10", "--card", "c")
     sell(home, "--package", "1 for 5", "--card", "c")
-    server = FakeServer(device_id=DEVICE_ID, approved=True, token="tok")
-    server.public_key = signing.public_key_text(
-        signing.private_key_from_text(home.key_path.read_text().strip())
-    )
+    server = fake_server_for(home)
     http = server.client()
     monkeypatch.setattr(
         device_cmds, "open_device", lambda home, **kw: open_device(home, http=http, **kw)
@@ -156,10 +165,7 @@ def test_close_online_uploads_every_sale_and_the_close(home, monkeypatch):
 
 def test_sync_of_an_rsu_says_how_many_numbers_are_left(home, monkeypatch):
     sell(home, "--package", "3 for 10", "--card", "c")
-    server = FakeServer(device_id=DEVICE_ID, approved=True, token="tok")
-    server.public_key = signing.public_key_text(
-        signing.private_key_from_text(home.key_path.read_text().strip())
-    )
+    server = fake_server_for(home)
     http = server.client()
     monkeypatch.setattr(
         device_cmds, "open_device", lambda home, **kw: open_device(home, http=http, **kw)

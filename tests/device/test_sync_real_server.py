@@ -11,6 +11,7 @@ from fieldpass.device.home import DeviceHome
 from fieldpass.server.app import create_app
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.db import create_admin, init_db, make_engine, new_epoch
+from fieldpass.sync import sealing
 from fieldpass.sync.checkin import ScanResult
 
 ADMIN = ("admin@example.org", "correct horse battery")
@@ -23,7 +24,7 @@ class Server:
         self.engine = make_engine(f"sqlite:///{tmp_path / 'server.db'}")
         init_db(self.engine)
         create_admin(self.engine, *ADMIN)
-        self.app = create_app(config or ServerConfig(), self.engine)
+        self.app = create_app(config or ServerConfig(pii_key=sealing.generate_key()), self.engine)
         self.http = httpx.Client(
             transport=httpx.WSGITransport(app=self.app), base_url="http://testserver"
         )

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from fieldpass.server.db import create_admin
-from fieldpass.sync import signing
+from fieldpass.sync import sealing, signing
 from fieldpass.sync.events import GENESIS_HASH, Event, build_event
-from fieldpass.sync.messages import ClockSample
+from fieldpass.sync.messages import ClockSample, enroll_status_message, secrets_context
 from fieldpass.sync.versions import PROTOCOL_VERSION, SCHEMA_VERSION
 
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -111,23 +111,46 @@ class Device:
     def now(self) -> int:
         return self.harness.clock() + self.skew
 
-    def poll_status(self) -> dict:
-        at = self.now()
-        signature = signing.sign(self.key, f"enroll-status:{self.id}:{at}".encode())
+    def poll_status(self, reissue_token: bool = False) -> dict:
+        """Prove the key with a fresh challenge; the answer as JSON, with the sealed
+        secrets (token, holders key) opened into ``token`` / ``holders_key``."""
+        result = self.client.simulate_post(
+            "/v1/enroll/challenge",
+            json={"protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION, "device_id": self.id},
+        )
+        assert result.status_code == 200, result.text
+        challenge = result.json["challenge"]
+        exchange = sealing.new_exchange_key()
+        exchange_public = sealing.exchange_public_text(exchange)
+        signature = signing.sign(
+            self.key, enroll_status_message(self.id, challenge, exchange_public, reissue_token)
+        )
         result = self.client.simulate_post(
             "/v1/enroll/status",
             json={
                 "protocol": PROTOCOL_VERSION,
                 "schema": SCHEMA_VERSION,
                 "device_id": self.id,
-                "at": at,
+                "challenge": challenge,
+                "exchange_key": exchange_public,
+                "reissue_token": reissue_token,
                 "signature": signature,
             },
         )
         assert result.status_code == 200, result.text
-        if result.json.get("token"):
-            self.token = result.json["token"]
-        return result.json
+        answer = dict(result.json)
+        if answer.get("secrets"):
+            opened = msgspec.json.decode(
+                sealing.open_from_exchange(
+                    exchange,
+                    answer["secrets"]["ephemeral_key"],
+                    answer["secrets"]["sealed"],
+                    secrets_context(self.id, challenge),
+                )
+            )
+            answer.update(token=opened["token"], holders_key=opened.get("holders_key"))
+            self.token = opened["token"]
+        return answer
 
     def approve(self, admin: Admin, event_id: str, gate_id: str | None = None) -> None:
         result = admin.post(
@@ -135,7 +158,7 @@ class Device:
             json={"code": self.code, "event_id": event_id, "gate_id": gate_id},
         )
         assert result.status_code == 200, result.text
-        self.poll_status()
+        self.status_answer = self.poll_status()
         self.event_id, self.gate_id = event_id, gate_id
 
     @property

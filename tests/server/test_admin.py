@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from fieldpass.server import schema
 from fieldpass.sync import signing
+from fieldpass.sync.answers import key_fingerprint
 from fieldpass.sync.codes import parse_code
 
 CSV = (
@@ -214,8 +215,11 @@ def test_gates_with_sectors_and_device_list(harness):
     assert gate["sectors"] == ["A", "B"]
     assert admin.get(f"/v1/events/{event['id']}/gates").json["gates"] == [gate]
     device = harness.device()
-    pending = admin.get("/v1/devices").json["devices"]
-    assert pending[0]["status"] == "pending" and pending[0]["code"] == device.code
+    # a pending device belongs to nobody yet: not listed, found only by its exact code
+    assert admin.get("/v1/devices").json["devices"] == []
+    pending = admin.post("/v1/devices/pending", json={"code": device.code.lower()}).json
+    assert pending["status"] == "pending" and pending["code"] == device.code
+    assert pending["key_fingerprint"] == key_fingerprint(signing.public_key_text(device.key))
     device.approve(admin, event["id"], gate["id"])
     listed = admin.get("/v1/devices").json["devices"][0]
     assert listed["status"] == "approved" and listed["gate_id"] == gate["id"]

@@ -67,8 +67,7 @@ class _Petrol:
     def __init__(self, harness, admin, event_id: str, name: str) -> None:
         self.device = harness.device(name, role="petrol")
         self.device.approve(admin, event_id)
-        answer = self.device.poll_status()
-        self.holders_key = answer["holders_key"]
+        self.holders_key = self.device.status_answer["holders_key"]
         self.id = self.device.id
 
     def pull(self, cursor: str = ""):

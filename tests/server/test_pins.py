@@ -112,11 +112,12 @@ def test_another_key_cannot_open_holders(engine, clock):
     assert "another key" in result.json["message"]
 
 
-def test_without_a_key_holder_data_is_refused_clearly(engine, clock):
+def test_without_a_key_holder_data_is_refused_clearly(engine, clock, harness):
+    event = make_event(harness.admin())  # made while the key file was loaded
     app = create_app(ServerConfig(clock=clock), engine)  # no key file loaded
     admin = Harness(falcon.testing.TestClient(app), engine, clock).admin()
-    event = make_event(admin)
     for result in (
+        admin.post("/v1/events", json={"name": "Cup", "starts_at": EVENT_START}),
         create(admin, event["id"]),
         admin.get(f"/v1/events/{event['id']}/pins"),
         admin.post(f"/v1/events/{event['id']}/pins/import", body=b"quantity,holder_1\n"),

@@ -163,7 +163,7 @@ def test_gate_and_petrol_devices_get_no_raffle_data(harness):
 
 def test_enroll_status_of_an_rsu_carries_its_raffle(harness):
     setup = make_active_raffle(harness, rsu_count=1, activate=False)
-    status = setup.rsus[0].poll_status()
+    status = setup.rsus[0].poll_status(reissue_token=True)
     assert status["status"] == "approved" and status["role"] == "rsu"
     assert status["raffle_id"] == setup.raffle_id and status["event_id"] is None
     assert status["token"]

@@ -123,7 +123,7 @@ def test_pull_paging_is_resumable(harness):
         pages.append(page["changes"])
         cursor = page["cursor"]
         if len(pages) == 2:
-            device.poll_status()  # a new token mid-way: the cursor alone resumes
+            device.poll_status(reissue_token=True)  # a new token mid-way: the cursor alone resumes
         if not page["more"]:
             break
     assert [len(p) for p in pages] == [25, 25, 25, 25, 21]

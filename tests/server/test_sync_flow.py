@@ -25,23 +25,27 @@ def _setup(harness):
     return admin, event, gate, device
 
 
-def test_enroll_approve_status_gives_token_and_certificate(harness):
+def test_enroll_approve_status_gives_token_once_and_certificate(harness):
     admin = harness.admin()
     event = admin.event()
     device = harness.device()
     pending = device.poll_status()
-    assert pending["status"] == "pending" and pending["token"] is None
+    assert pending["status"] == "pending" and pending.get("token") is None
     device.approve(admin, event["id"])
-    status = device.poll_status()
+    status = device.status_answer
     assert status["status"] == "approved"
     assert status["event_id"] == event["id"]
     assert status["certificate"] and status["server_public_key"]
-    # a new token per poll; the previous one stops working
-    old = device.token
-    device.poll_status()
-    assert device.token != old
+    # the token is handed out once: later proofs of the key carry none, the token stays
+    token = device.token
+    again = device.poll_status()
+    assert again["status"] == "approved" and again.get("token") is None and again["secrets"] is None
     assert device.pull().status_code == 200
-    device.token = old
+    # a device that lost its token proves its key and asks for a new one; the old one dies
+    device.poll_status(reissue_token=True)
+    assert device.token != token
+    assert device.pull().status_code == 200
+    device.token = token
     assert device.pull().json["code"] == "unauthorized"
 
 

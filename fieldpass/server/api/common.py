@@ -6,7 +6,9 @@ from typing import Any
 
 import falcon
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fieldpass.server.config import ServerConfig
 from fieldpass.server.errors import ApiError
 from fieldpass.sync.messages import decode
 
@@ -22,6 +24,7 @@ def read_body(req: falcon.Request) -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
         raise ApiError("too_large", f"request body is larger than {limit} bytes")
+    req.context.request_body = data  # what a signed answer is bound to (AnswerSigner)
     return data
 
 
@@ -51,3 +54,35 @@ def int_param(req: falcon.Request, name: str, default: int) -> int:
     if not raw.isdigit() or len(raw) > 9:
         raise ApiError("invalid", f"{name} must be a non-negative integer")
     return int(raw)
+
+
+def require_server_key(config: ServerConfig) -> bytes:
+    """The key file's key; ``key_missing`` (503) when the server runs without one."""
+    if config.pii_key is None:
+        raise ApiError(
+            "key_missing", "the server has no key file: run `fieldpass server init` and restart"
+        )
+    return config.pii_key
+
+
+def require_signing_key(config: ServerConfig) -> Ed25519PrivateKey:
+    """The server's signing key; ``key_missing`` (503) when the server has no key file
+    (then it cannot sign anything a device would trust)."""
+    if config.signing_key is None:
+        raise ApiError(
+            "key_missing", "the server has no key file: run `fieldpass server init` and restart"
+        )
+    return config.signing_key
+
+
+def client_address(req: falcon.Request, config: ServerConfig) -> str:
+    """The client's address: the peer, or what a trusted proxy (``config.trusted_proxies``)
+    says it forwarded for; a client cannot choose its own by sending the header."""
+    peer = req.remote_addr or "unknown"
+    if peer not in config.trusted_proxies:
+        return peer
+    forwarded = [hop.strip() for hop in (req.get_header("X-Forwarded-For") or "").split(",")]
+    for hop in reversed(forwarded):
+        if hop and hop not in config.trusted_proxies:
+            return hop[:64]
+    return peer

@@ -1,13 +1,17 @@
-"""Device enrollment endpoints (no bearer token: the device has none yet)."""
+"""Device enrollment endpoints (no bearer token: the device has none yet).
+
+A device proves its key by signing a one-time challenge; see
+``fieldpass.server.services.enrollment``.
+"""
 
 from __future__ import annotations
 
 import falcon
 
 from fieldpass.server.api.base import Resource
-from fieldpass.server.api.common import decode_body, send
+from fieldpass.server.api.common import client_address, decode_body, require_signing_key, send
 from fieldpass.server.services import enrollment
-from fieldpass.sync.messages import EnrollRequest, EnrollStatusRequest
+from fieldpass.sync.messages import EnrollChallengeRequest, EnrollRequest, EnrollStatusRequest
 
 
 class EnrollResource(Resource):
@@ -16,9 +20,30 @@ class EnrollResource(Resource):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, EnrollRequest)
         answer = enrollment.enroll(
-            self.engine, request, now=req.context.received_at, new_id=self.config.new_id
+            self.engine,
+            request,
+            now=req.context.received_at,
+            new_id=self.config.new_id,
+            source=client_address(req, self.config),
+            signing_key=require_signing_key(self.config),
+            per_source_per_hour=self.config.enroll_per_source_per_hour,
+            pending_ttl_ms=self.config.enroll_pending_ttl_ms,
         )
         send(resp, answer, 201)
+
+
+class EnrollChallengeResource(Resource):
+    auth = "none"
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        request = decode_body(req, EnrollChallengeRequest)
+        answer = enrollment.issue_challenge(
+            self.engine,
+            request,
+            now=req.context.received_at,
+            ttl_ms=self.config.enroll_challenge_ttl_ms,
+        )
+        send(resp, answer)
 
 
 class EnrollStatusResource(Resource):
@@ -30,7 +55,7 @@ class EnrollStatusResource(Resource):
             self.engine,
             request,
             now=req.context.received_at,
-            max_skew_ms=self.config.enroll_status_skew_ms,
+            signing_key=require_signing_key(self.config),
             key=self.config.pii_key,
         )
         send(resp, answer)

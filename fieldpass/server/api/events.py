@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from fieldpass.server.api.base import Resource
-from fieldpass.server.api.common import decode_body, send
+from fieldpass.server.api.common import decode_body, require_server_key, send
 from fieldpass.server.services import events, layouts
 
 
@@ -29,7 +29,14 @@ class EventsResource(Resource):
                 )
 
         created = events.create_event(
-            self.engine, org_id, actor, body, now=now, new_id=self.config.new_id, also=also
+            self.engine,
+            org_id,
+            actor,
+            body,
+            now=now,
+            new_id=self.config.new_id,
+            key=require_server_key(self.config),
+            also=also,
         )
         if layout:
             created["layout"] = layout

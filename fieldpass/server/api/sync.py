@@ -1,4 +1,5 @@
-"""Device sync endpoints: push (ingest a batch of outbox events) and pull (changes)."""
+"""Device sync endpoints: push (ingest a batch of outbox events), pull (changes), and the
+device's own events (to rebuild a lost store)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import falcon
 from fieldpass.server.api.base import Resource
 from fieldpass.server.api.common import decode_body, int_param, send
 from fieldpass.server.errors import ApiError
-from fieldpass.server.services import ingest, pull
+from fieldpass.server.services import ingest, own_events, pull
 from fieldpass.sync.messages import DEFAULT_PULL_LIMIT, PushRequest
 from fieldpass.sync.versions import PROTOCOL_VERSION
 
@@ -42,3 +43,21 @@ class PullResource(Resource):
             now=req.context.received_at,
         )
         send(resp, body)
+
+
+class OwnEventsResource(Resource):
+    auth = "device"
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        protocol = int_param(req, "protocol", PROTOCOL_VERSION)
+        if protocol != PROTOCOL_VERSION:
+            raise ApiError("upgrade_required", f"protocol {protocol} is not supported")
+        send(
+            resp,
+            own_events.own_events(
+                self.engine,
+                req.context.device,
+                int_param(req, "after", 0),
+                int_param(req, "limit", own_events.MAX_OWN_EVENTS),
+            ),
+        )

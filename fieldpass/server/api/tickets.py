@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from fieldpass.server.api.base import Resource
-from fieldpass.server.api.common import decode_body, int_param, read_body, send
+from fieldpass.server.api.common import decode_body, int_param, read_body, require_server_key, send
 from fieldpass.server.services import tickets
 
 
@@ -67,6 +67,7 @@ class SignedTicketResource(Resource):
                 event_id,
                 body,
                 now=req.context.received_at,
+                key=require_server_key(self.config),
             ),
             201,
         )

@@ -1,4 +1,11 @@
-"""Device enrollment, approval, revocation, certificates and device bearer tokens."""
+"""Device enrollment, approval, revocation, certificates and device bearer tokens.
+
+Enrollment is anonymous, so it is bounded: enrollments per source address per hour,
+pending devices void after a day, and a pending device is found only by its exact code
+(no organization sees another's, or anyone's, list of pending codes). A device proves its
+key by signing a one-time server challenge; its bearer token is handed out once, sealed
+to a one-time exchange key, and again only to a new proof of the key.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +14,39 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldpass.server import schema
-from fieldpass.server.db import reading, server_signing_key
+from fieldpass.server.db import reading
 from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services import changes, pins, raffles
 from fieldpass.server.services.auth import new_token, token_hash
 from fieldpass.server.services.common import audit, clean_text
 from fieldpass.server.services.events import require_event
 from fieldpass.sync import sealing, signing
+from fieldpass.sync.answers import key_fingerprint
 from fieldpass.sync.clock import to_iso
 from fieldpass.sync.messages import (
     DeviceCertificate,
+    DeviceSecrets,
+    EnrollChallengeRequest,
+    EnrollChallengeResponse,
     EnrollRequest,
     EnrollResponse,
     EnrollStatusRequest,
     EnrollStatusResponse,
+    SealedSecrets,
+    certificate_bytes,
+    enroll_status_message,
+    secrets_context,
 )
 from fieldpass.sync.versions import PROTOCOL_VERSION
 
 #: No 0/O, 1/I/L, 2/Z, 5/S, 8/B: codes are read aloud and typed by hand.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-_canonical = msgspec.json.Encoder(order="sorted")
+_secrets_encoder = msgspec.json.Encoder()
+#: Outstanding challenges kept per device (the app and a CLI may poll at once).
+MAX_CHALLENGES = 5
 
 
 def new_enroll_code() -> str:
@@ -49,7 +67,17 @@ def check_protocol(protocol: int) -> None:
         )
 
 
-def enroll(engine: sa.Engine, request: EnrollRequest, *, now: int, new_id) -> EnrollResponse:
+def enroll(
+    engine: sa.Engine,
+    request: EnrollRequest,
+    *,
+    now: int,
+    new_id,
+    source: str,
+    signing_key: Ed25519PrivateKey,
+    per_source_per_hour: int,
+    pending_ttl_ms: int,
+) -> EnrollResponse:
     check_protocol(request.protocol)
     name = clean_text(request.name, "name", max_length=100)
     try:
@@ -59,6 +87,18 @@ def enroll(engine: sa.Engine, request: EnrollRequest, *, now: int, new_id) -> En
     device_id = new_id()
     d = schema.devices
     with engine.begin() as conn:
+        recent = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(d)
+            .where(d.c.enroll_source == source, d.c.enrolled_at > now - 3_600_000)
+        ).scalar_one()
+        if recent >= per_source_per_hour:
+            raise ApiError(
+                "rate_limited",
+                f"too many enrollments from {source[:64]} in the last hour "
+                f"(at most {per_source_per_hour}); try again later",
+            )
+        purge_expired_pending(conn, now - pending_ttl_ms)
         for _attempt in range(20):
             code = new_enroll_code()
             clash = conn.execute(
@@ -78,15 +118,65 @@ def enroll(engine: sa.Engine, request: EnrollRequest, *, now: int, new_id) -> En
                 status="pending",
                 enrolled_at=now,
                 last_seen_at=now,
+                enroll_source=source[:64],
             )
         )
         audit(conn, org_id=None, actor=device_id, action="device.enroll", subject=code, at=now)
-    return EnrollResponse(device_id=device_id, code=code, status="pending")
+    return EnrollResponse(
+        device_id=device_id,
+        code=code,
+        status="pending",
+        server_public_key=signing.public_key_text(signing_key),
+        expires_at=now + pending_ttl_ms,
+    )
 
 
-def certificate_for(conn: sa.Connection, device: Any) -> tuple[str, str]:
-    """(signature over the canonical DeviceCertificate, server public key)."""
-    key = server_signing_key(conn)
+def purge_expired_pending(conn: sa.Connection, enrolled_before: int) -> int:
+    """Forget pending devices nobody approved in time (their codes are void)."""
+    d = schema.devices
+    expired = sa.select(d.c.id).where(d.c.status == "pending", d.c.enrolled_at < enrolled_before)
+    conn.execute(
+        sa.delete(schema.device_challenges).where(schema.device_challenges.c.device_id.in_(expired))
+    )
+    return conn.execute(
+        sa.delete(d).where(d.c.status == "pending", d.c.enrolled_at < enrolled_before)
+    ).rowcount
+
+
+def issue_challenge(
+    engine: sa.Engine, request: EnrollChallengeRequest, *, now: int, ttl_ms: int
+) -> EnrollChallengeResponse:
+    """A one-time challenge for ``request.device_id`` (stored as its hash)."""
+    check_protocol(request.protocol)
+    d, ch = schema.devices, schema.device_challenges
+    challenge = secrets.token_urlsafe(24)
+    with engine.begin() as conn:
+        if conn.execute(sa.select(d.c.id).where(d.c.id == request.device_id)).first() is None:
+            raise not_found("device (enrollments not approved within a day are void)")
+        conn.execute(
+            sa.delete(ch).where(ch.c.device_id == request.device_id, ch.c.expires_at < now)
+        )
+        kept = conn.execute(
+            sa.select(ch.c.challenge_hash)
+            .where(ch.c.device_id == request.device_id)
+            .order_by(ch.c.expires_at.desc())
+            .offset(MAX_CHALLENGES - 1)
+        ).scalars()
+        stale = list(kept)
+        if stale:
+            conn.execute(sa.delete(ch).where(ch.c.challenge_hash.in_(stale)))
+        conn.execute(
+            sa.insert(ch).values(
+                challenge_hash=token_hash(challenge),
+                device_id=request.device_id,
+                expires_at=now + ttl_ms,
+            )
+        )
+    return EnrollChallengeResponse(challenge=challenge, expires_at=now + ttl_ms)
+
+
+def certificate_for(key: Ed25519PrivateKey, device: Any) -> str:
+    """The server's signature over the canonical DeviceCertificate of ``device``."""
     certificate = DeviceCertificate(
         device_id=device.id,
         public_key=device.public_key,
@@ -94,7 +184,7 @@ def certificate_for(conn: sa.Connection, device: Any) -> tuple[str, str]:
         organization_id=device.organization_id,
         issued_at=device.approved_at,
     )
-    return signing.sign(key, _canonical.encode(certificate)), signing.public_key_text(key)
+    return signing.sign(key, certificate_bytes(certificate))
 
 
 def enroll_status(
@@ -102,32 +192,44 @@ def enroll_status(
     request: EnrollStatusRequest,
     *,
     now: int,
-    max_skew_ms: int,
+    signing_key: Ed25519PrivateKey,
     key: bytes | None = None,
 ) -> EnrollStatusResponse:
-    """Answer a device's poll; while approved, issue a fresh token and keep only its hash.
+    """Answer a device's proof of its key (a one-time challenge, signed).
 
-    An approved petrol kiosk also gets its holders key (derived from the server's key
-    ``key``, see ``fieldpass.sync.sealing.device_key``): the same answer already carries
-    the bearer token that lets it pull the sealed holders, so the key needs no more
-    protection than the token (TLS in production), and the server stores nothing new.
+    While approved, the answer carries the assignment and the certificate; the bearer
+    token (and, for a petrol kiosk, its holders key, derived from the server's key
+    ``key``, see ``fieldpass.sync.sealing.device_key``) comes only in the first answer
+    after approval or when the device asks for a new token, sealed to the device's
+    one-time exchange key; the server keeps only the token's hash.
     """
     check_protocol(request.protocol)
     d = schema.devices
     with engine.begin() as conn:
         device = conn.execute(sa.select(d).where(d.c.id == request.device_id)).first()
         if device is None:
-            raise not_found("device")
-        if abs(request.at - now) > max_skew_ms:
-            raise ApiError(
-                "unauthorized", "the device clock is more than 10 minutes from the server's"
-            )
-        message = f"enroll-status:{request.device_id}:{request.at}".encode("ascii")
+            raise not_found("device (enrollments not approved within a day are void)")
+        message = enroll_status_message(
+            request.device_id, request.challenge, request.exchange_key, request.reissue_token
+        )
         if not signing.verify(
             signing.public_key_from_text(device.public_key), message, request.signature
         ):
             raise ApiError("bad_signature", "enrollment status signature does not verify")
-        response = {
+        ch = schema.device_challenges
+        consumed = conn.execute(
+            sa.delete(ch).where(
+                ch.c.challenge_hash == token_hash(request.challenge),
+                ch.c.device_id == device.id,
+                ch.c.expires_at >= now,
+            )
+        ).rowcount
+        if consumed != 1:
+            raise ApiError(
+                "unauthorized",
+                "unknown, used or expired challenge: ask for a new one (POST /v1/enroll/challenge)",
+            )
+        response: dict[str, Any] = {
             "status": device.status,
             "device_id": device.id,
             "role": device.role,
@@ -137,20 +239,44 @@ def enroll_status(
             "gate_id": device.gate_id,
             "raffle_id": device.raffle_event_id,
         }
+        values: dict[str, Any] = {"last_seen_at": now}
         if device.status == "approved":
-            token = new_token()
-            conn.execute(
-                sa.update(d)
-                .where(d.c.id == device.id)
-                .values(token_hash=token_hash(token), last_seen_at=now)
+            response.update(
+                certificate=certificate_for(signing_key, device),
+                server_public_key=signing.public_key_text(signing_key),
+                certificate_issued_at=device.approved_at,
             )
-            certificate, server_key = certificate_for(conn, device)
-            response.update(token=token, certificate=certificate, server_public_key=server_key)
-            if device.role == changes.PETROL_ROLE and key is not None:
-                response["holders_key"] = sealing.key_to_text(sealing.device_key(key, device.id))
-        else:
-            conn.execute(sa.update(d).where(d.c.id == device.id).values(last_seen_at=now))
+            if device.token_issued_at is None or request.reissue_token:
+                token = new_token()
+                values.update(token_hash=token_hash(token), token_issued_at=now)
+                holders_key = None
+                if device.role == changes.PETROL_ROLE and key is not None:
+                    holders_key = sealing.key_to_text(sealing.device_key(key, device.id))
+                response["secrets"] = _seal_secrets(
+                    request, DeviceSecrets(token=token, holders_key=holders_key)
+                )
+                audit(
+                    conn,
+                    org_id=device.organization_id,
+                    actor=device.id,
+                    action="device.token_reissued" if request.reissue_token else "device.token",
+                    subject=device.id,
+                    at=now,
+                )
+        conn.execute(sa.update(d).where(d.c.id == device.id).values(**values))
     return EnrollStatusResponse(**response)
+
+
+def _seal_secrets(request: EnrollStatusRequest, secrets_: DeviceSecrets) -> SealedSecrets:
+    try:
+        ephemeral, sealed = sealing.seal_to_exchange_key(
+            request.exchange_key,
+            _secrets_encoder.encode(secrets_),
+            secrets_context(request.device_id, request.challenge),
+        )
+    except sealing.SealError as exc:
+        raise ApiError("invalid", f"exchange_key: {exc}") from None
+    return SealedSecrets(ephemeral_key=ephemeral, sealed=sealed)
 
 
 def device_view(row: Any) -> dict[str, Any]:
@@ -173,19 +299,45 @@ def device_view(row: Any) -> dict[str, Any]:
         "unsynced_estimate": row.unsynced_estimate,
         "clock_offset_ms": row.clock_offset_ms,
         "round_trip_ms": row.round_trip_ms,
+        "key_fingerprint": key_fingerprint(row.public_key),
     }
 
 
 def list_devices(engine: sa.Engine, org_id: str) -> list[dict[str, Any]]:
-    """The organization's devices, plus pending ones (unowned until an admin approves)."""
+    """The organization's devices. Pending devices belong to nobody yet: an admin finds
+    one only by its exact code (``find_pending``)."""
     d = schema.devices
     with reading(engine) as conn:
         rows = conn.execute(
-            sa.select(d)
-            .where(sa.or_(d.c.organization_id == org_id, d.c.status == "pending"))
-            .order_by(d.c.enrolled_at, d.c.id)
+            sa.select(d).where(d.c.organization_id == org_id).order_by(d.c.enrolled_at, d.c.id)
         ).all()
     return [device_view(row) for row in rows]
+
+
+def _pending_by_code(conn: sa.Connection, code: str, *, now: int, ttl_ms: int, lock: bool = False):
+    d = schema.devices
+    query = sa.select(d).where(
+        d.c.enroll_code == normalise_code(code),
+        d.c.status == "pending",
+        d.c.enrolled_at >= now - ttl_ms,
+    )
+    device = conn.execute(query.with_for_update() if lock else query).first()
+    if device is None:
+        raise not_found(
+            f"pending device with code {normalise_code(code)[:16]!r} "
+            "(codes are void a day after enrollment)"
+        )
+    return device
+
+
+def find_pending(engine: sa.Engine, code: str, *, now: int, ttl_ms: int) -> dict[str, Any]:
+    """The pending device with exactly this code, with its key fingerprint to compare
+    with the one the device shows."""
+    with reading(engine) as conn:
+        device = _pending_by_code(conn, code, now=now, ttl_ms=ttl_ms)
+    view = device_view(device)
+    view["expires_at"] = to_iso(device.enrolled_at + ttl_ms)
+    return view
 
 
 class ApproveRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -204,6 +356,7 @@ def approve(
     body: ApproveRequest,
     *,
     now: int,
+    pending_ttl_ms: int,
     key: bytes | None = None,
 ) -> dict[str, Any]:
     """Assign a pending device to the organization and event.
@@ -212,14 +365,9 @@ def approve(
     (``pins.initial_pin_changes``; needs the server key ``key`` when there are any). Its
     seat blocks can only be allocated once it is approved and reach it as they are.
     """
-    code = normalise_code(body.code)
     d = schema.devices
     with engine.begin() as conn:
-        device = conn.execute(
-            sa.select(d).where(d.c.enroll_code == code, d.c.status == "pending").with_for_update()
-        ).first()
-        if device is None:
-            raise not_found(f"pending device with code {code[:16]!r}")
+        device = _pending_by_code(conn, body.code, now=now, ttl_ms=pending_ttl_ms, lock=True)
         if device.role == changes.RSU_ROLE:
             return _approve_rsu(conn, org_id, actor, device, body, now=now)
         if body.raffle_id is not None:

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from fieldpass.server import schema
+from fieldpass.server import keys, schema
 from fieldpass.server.db import reading
 from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services import changes, prices
@@ -135,6 +135,7 @@ def create_event(
     *,
     now: int,
     new_id,
+    key: bytes,
     also: Callable[[sa.Connection, str], Any] | None = None,
 ) -> dict[str, Any]:
     """Create the event; ``also(conn, event_id)`` runs in the same transaction (the venue
@@ -154,7 +155,7 @@ def create_event(
         if body.vat_percent is None
         else prices.parse_vat(body.vat_percent)
     )
-    key = signing.generate_private_key()
+    ticket_key = signing.generate_private_key()
     event_id = new_id()
     with engine.begin() as conn:
         venue_id = None
@@ -179,8 +180,9 @@ def create_event(
             "valid_from": valid_from,
             "valid_until": valid_until,
             "status": "active",
-            "ticket_private_key": signing.private_key_to_text(key),
-            "ticket_public_key": signing.public_key_text(key),
+            # sealed with the key file's key: the database alone cannot mint tickets
+            "ticket_private_key": keys.seal_ticket_key(key, event_id, ticket_key),
+            "ticket_public_key": signing.public_key_text(ticket_key),
             "created_at": now,
             "vat_basis_points": vat,
         }

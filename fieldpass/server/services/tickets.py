@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from fieldpass.server import schema
+from fieldpass.server import keys, schema
 from fieldpass.server.db import is_postgres, reading
 from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services import changes
@@ -20,7 +20,6 @@ from fieldpass.server.services.csv_import import (
     read_records,
 )
 from fieldpass.server.services.events import require_event
-from fieldpass.sync import signing
 from fieldpass.sync.checkin import REVOKED_STATUSES
 from fieldpass.sync.clock import to_iso
 from fieldpass.sync.codes import (
@@ -322,6 +321,7 @@ def issue_signed_ticket(
     body: SignedTicketRequest,
     *,
     now: int,
+    key: bytes,
 ) -> dict[str, str]:
     """Sign a ticket with the event's key and store it, so gates accept it even offline."""
     barcode = body.barcode.strip()
@@ -353,7 +353,8 @@ def issue_signed_ticket(
             vf=event.valid_from,
             vt=event.valid_until,
         )
-        code = encode_signed_ticket(signing.private_key_from_text(event.ticket_private_key), signed)
+        ticket_key = keys.open_ticket_key(key, event_id, event.ticket_private_key)
+        code = encode_signed_ticket(ticket_key, signed)
         ticket = {
             "event_id": event_id,
             "barcode": barcode,
