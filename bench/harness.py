@@ -286,19 +286,32 @@ class SeededServer:
     import_seconds: float
 
 
+def init_database(url: str) -> tuple[Any, bytes]:
+    """(engine, key): the server's key file (made next to the database, as `server init`
+    does) and the schema; the key seals event keys and signs every answer to a device."""
+    from fieldpass.server.db import init_db, make_engine
+    from fieldpass.server.keys import ensure_key_file, load_key, resolve_key_path
+
+    path = resolve_key_path(url)
+    ensure_key_file(path)
+    key = load_key(path)
+    engine = make_engine(url)
+    init_db(engine, key)
+    return engine, key
+
+
 def seed_server(url: str, label: str, tickets: int) -> SeededServer:
     """init_db + admin + event + gate + ticket import, all through the server services."""
     from argon2 import PasswordHasher
 
     from fieldpass.server.config import new_uuid
-    from fieldpass.server.db import create_admin, init_db, make_engine
+    from fieldpass.server.db import create_admin
     from fieldpass.server.services import events as event_services
     from fieldpass.server.services import tickets as ticket_services
     from fieldpass.sync.clock import system_clock
 
     t0 = time.perf_counter()
-    engine = make_engine(url)
-    init_db(engine)
+    engine, key = init_database(url)
     admin = create_admin(
         engine,
         ADMIN_EMAIL,
@@ -314,6 +327,7 @@ def seed_server(url: str, label: str, tickets: int) -> SeededServer:
         event_services.EventCreate(name="Bench final", starts_at=EVENT_STARTS, venue="Maksimir"),
         now=system_clock(),
         new_id=new_uuid,
+        key=key,
     )
     gate = event_services.create_gate(
         engine,
@@ -358,8 +372,14 @@ class GunicornServer:
         self.how = ""
 
     def _commands(self) -> list[tuple[str, list[str], dict[str, str]]]:
+        from fieldpass.server.keys import KEY_FILE_ENV, resolve_key_path
+
         bind = f"127.0.0.1:{self.port}"
-        env = {**os.environ, "FIELDPASS_DB": self.db_url}
+        env = {
+            **os.environ,
+            "FIELDPASS_DB": self.db_url,
+            KEY_FILE_ENV: str(resolve_key_path(self.db_url)),
+        }
         return [
             (
                 "fieldpass server serve",
@@ -375,6 +395,8 @@ class GunicornServer:
                     bind,
                     "--workers",
                     str(self.workers),
+                    "--enroll-limit",
+                    "1000000",  # every bench device enrolls from this machine
                 ],
                 env,
             ),
@@ -479,6 +501,9 @@ class BenchDevice:
         self.http.close()
 
 
+PENDING_TTL_MS = 24 * 3600 * 1000
+
+
 def enroll_device(server: SeededServer, base_url: str, home_dir: Path, name: str) -> Any:
     """Enroll over HTTP, approve through the server service, poll for the token."""
     from fieldpass.device.enrollment import enroll, refresh_enrollment
@@ -495,6 +520,7 @@ def enroll_device(server: SeededServer, base_url: str, home_dir: Path, name: str
             server.user_id,
             ApproveRequest(code=identity.code, event_id=server.event_id, gate_id=server.gate_id),
             now=system_clock(),
+            pending_ttl_ms=PENDING_TTL_MS,
         )
         identity = refresh_enrollment(home, http=http)
     if identity.status != "approved":

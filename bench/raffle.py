@@ -179,12 +179,11 @@ def raffle_server(url: str, label: str, max_tickets: int) -> RaffleServer:
     from argon2 import PasswordHasher
 
     from fieldpass.server.config import new_uuid
-    from fieldpass.server.db import create_admin, init_db, make_engine
+    from fieldpass.server.db import create_admin
     from fieldpass.server.services import raffles
     from fieldpass.sync.clock import system_clock
 
-    engine = make_engine(url)
-    init_db(engine)
+    engine, _key = harness.init_database(url)
     admin = create_admin(
         engine,
         harness.ADMIN_EMAIL,
@@ -278,6 +277,7 @@ def enroll_rsu(server: RaffleServer, base_url: str, home_dir: Path, name: str) -
             server.user_id,
             ApproveRequest(code=identity.code, raffle_id=server.raffle_id),
             now=system_clock(),
+            pending_ttl_ms=harness.PENDING_TTL_MS,
         )
         identity = refresh_enrollment(home, http=http)
     if identity.status != "approved" or not identity.token:

@@ -6,6 +6,7 @@ Every command exits non-zero with a one-line reason on failure (never a tracebac
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import click
@@ -31,6 +32,12 @@ class FieldpassGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except sqlite3.DatabaseError as exc:
+            click.echo(
+                f"error: the device store is damaged ({exc}): run `fieldpass device recover`",
+                err=True,
+            )
+            ctx.exit(1)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
             click.echo(f"error: unexpected failure: {type(exc).__name__}: {exc}", err=True)
             ctx.exit(1)

@@ -31,6 +31,7 @@ from fieldpass.cli.admin_client import (
     session_path,
 )
 from fieldpass.cli.errors import CliError, emit_json
+from fieldpass.sync.answers import short_fingerprint
 from fieldpass.sync.clock import from_iso
 from fieldpass.sync.identity import HolderError, parse_holder
 from fieldpass.sync.pins import MAX_QUANTITY, MIN_QUANTITY, PIN_STATUSES, is_pin
@@ -642,7 +643,7 @@ def tickets_sign_cmd(
 
 @admin.group("device")
 def device_group() -> None:
-    """List, approve and revoke devices."""
+    """Find (by code), approve, list and revoke devices."""
 
 
 def _names(client: AdminClient, devices: list[dict[str, Any]]) -> dict[str, str]:
@@ -692,6 +693,7 @@ def _device_rows(devices: list[dict[str, Any]], names: dict[str, str]) -> str:
             "accepted_seq",
             "unsynced",
             "clock skew",
+            "key",
         ),
         [
             (
@@ -705,6 +707,7 @@ def _device_rows(devices: list[dict[str, Any]], names: dict[str, str]) -> str:
                 d.get("accepted_seq"),
                 d.get("unsynced_estimate") if d.get("unsynced_estimate") is not None else "?",
                 skew(d.get("clock_offset_ms")),
+                short_fingerprint(d["key_fingerprint"]) if d.get("key_fingerprint") else "-",
             )
             for d in devices
         ],
@@ -725,6 +728,27 @@ def device_list_cmd(settings: AdminSettings, as_json: bool) -> None:
         click.echo("no devices")
     else:
         click.echo(_device_rows(devices, names))
+
+
+@device_group.command("pending")
+@click.argument("code")
+@json_option
+@pass_settings
+def device_pending_cmd(settings: AdminSettings, code: str, as_json: bool) -> None:
+    """Show the pending device with exactly this enrollment code, and its key fingerprint
+    to compare with the one the device shows before approving it."""
+    with settings.client() as client:
+        device = client.request("POST", "/v1/devices/pending", json_body={"code": code})
+    if as_json:
+        emit_json(device)
+        return
+    click.echo(
+        f"pending device {device.get('id')} ({device.get('name')}, {device.get('role')}), "
+        f"enrolled {local_time(device.get('enrolled_at'))}, code void after "
+        f"{local_time(device.get('expires_at'))}"
+    )
+    click.echo(f"device key: {device.get('key_fingerprint')}")
+    click.echo("approve it only if the device shows this same fingerprint")
 
 
 @device_group.command("approve")
@@ -762,12 +786,14 @@ def device_approve_cmd(
             f"approved device {device.get('id')} ({device.get('name')}, {device.get('role')}) "
             f"for raffle {device.get('raffle_id')}"
         )
+        click.echo(f"device key: {device.get('key_fingerprint')}")
         return
     click.echo(
         f"approved device {device.get('id')} ({device.get('name')}, {device.get('role')}) "
         f"for event {device.get('event_id')}"
         + (f", gate {device['gate_id']}" if device.get("gate_id") else ", any gate")
     )
+    click.echo(f"device key: {device.get('key_fingerprint')}")
 
 
 @device_group.command("revoke")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,6 +14,8 @@ from fieldpass.device.enrollment import ROLES, enroll, refresh_enrollment
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import DeviceIdentity
+from fieldpass.device.recovery import recover, recovery_summary
+from fieldpass.sync.answers import key_fingerprint
 from fieldpass.sync.checkin import ScanMode
 from fieldpass.sync.clock import to_iso
 from fieldpass.sync.validation_numbers import format_validation_number
@@ -36,22 +39,50 @@ def _open(home: DeviceHome, require_approved: bool = True) -> DeviceContext:
 
 @click.group()
 def device() -> None:
-    """Run this machine as a Fieldpass device (gate scanner)."""
+    """Run this machine as a Fieldpass device: a gate, a raffle sale unit or a petrol kiosk."""
 
 
 @device.command("enroll")
-@click.option("--server", "server_url", required=True, help="Server URL, e.g. http://host:8000")
+@click.option(
+    "--server", "server_url", required=True, help="Server URL, e.g. https://fieldpass.example.org"
+)
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", required=True, help="A name admins recognise, e.g. 'North gate 1'.")
+@click.option(
+    "--pin",
+    default=None,
+    metavar="sha256:HEX",
+    help="The server key's fingerprint (from `fieldpass server init`): enrollment is refused "
+    "unless the server answers with exactly this key. Without it the key is trusted on "
+    "first use and shown, to compare with the server's.",
+)
+@click.option(
+    "--ca",
+    "ca_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="https: trust only this CA bundle for the server's TLS certificate (a private CA).",
+)
 @home_option
 @json_option
-def enroll_cmd(server_url: str, role: str, name: str, home_dir: str | None, as_json: bool) -> None:
-    """Create this device's key and register it; prints the code an admin approves."""
+def enroll_cmd(
+    server_url: str,
+    role: str,
+    name: str,
+    pin: str | None,
+    ca_file: Path | None,
+    home_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Create this device's key and register it; prints the code an admin approves and the
+    fingerprints installer and admin compare."""
     home = DeviceHome.resolve(home_dir)
     try:
-        identity = enroll(home, server_url, role, name)
+        identity = enroll(home, server_url, role, name, pin=pin, ca_file=ca_file)
     except DeviceError as exc:
         raise CliError(exc.message) from exc
+    server_fingerprint = key_fingerprint(identity.server_public_key or "")
+    device_fingerprint = key_fingerprint(identity.public_key or "")
     if as_json:
         emit_json(
             {
@@ -59,11 +90,19 @@ def enroll_cmd(server_url: str, role: str, name: str, home_dir: str | None, as_j
                 "code": identity.code,
                 "status": identity.status,
                 "home": str(home.root),
+                "server_key_fingerprint": server_fingerprint,
+                "server_key_source": identity.server_key_source,
+                "device_key_fingerprint": device_fingerprint,
             }
         )
         return
     click.echo(f"enrolled device {identity.device_id} ({role}, {name!r}) in {home.root}")
     click.echo(f"enrollment code: {identity.code}")
+    pinned = (
+        "as given with --pin" if identity.server_key_source == "pin" else "trusted on first use"
+    )
+    click.echo(f"server key: {server_fingerprint} ({pinned})")
+    click.echo(f"device key: {device_fingerprint} (the admin sees it next to the code)")
     click.echo(
         f"ask an admin to approve it: fieldpass admin device approve {identity.code} "
         + ("--raffle RAFFLE_ID" if role == "rsu" else "--event EVENT_ID [--gate GATE_ID]")
@@ -375,6 +414,42 @@ def _raffle_status_json(raffle: Any) -> dict[str, Any]:
     }
 
 
+@device.command("recover")
+@home_option
+@json_option
+def recover_cmd(home_dir: str | None, as_json: bool) -> None:
+    """Rebuild a missing or damaged store: this device's events from the server (checked
+    with its own key), unsent ones still readable in the old store, its own sales and
+    scans re-derived from them, then a full pull. The old store is kept aside."""
+    home = DeviceHome.resolve(home_dir)
+    try:
+        report = recover(home)
+        ctx = _open(home)
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+    try:
+        sync = ctx.sync.sync_once()
+    finally:
+        ctx.close()
+    if as_json:
+        emit_json(
+            {
+                "set_aside": str(report.set_aside) if report.set_aside else None,
+                "from_server": report.from_server,
+                "salvaged": report.salvaged,
+                "lost": report.lost,
+                "last_seq": report.last_seq,
+                "pulled": sync.pulled,
+                "sync_error": sync.error,
+            }
+        )
+    else:
+        click.echo(recovery_summary(report))
+        click.echo(f"pulled {sync.pulled} changes")
+    if sync.error is not None:
+        raise CliError(f"recovered, but the sync failed: {sync.error}")
+
+
 @device.command("status")
 @home_option
 @json_option
@@ -406,6 +481,12 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
         "fork_seq": status.fork_seq,
         "last_error": status.last_error,
         "clock_offset_ms": status.clock_offset_ms,
+        "server_key_fingerprint": key_fingerprint(identity.server_public_key)
+        if identity.server_public_key
+        else None,
+        "device_key_fingerprint": key_fingerprint(identity.public_key)
+        if identity.public_key
+        else None,
         "event_id": identity.event_id,
         "gate_id": identity.gate_id,
         "tickets": status.tickets,

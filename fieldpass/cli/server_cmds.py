@@ -35,8 +35,8 @@ key_file_option = click.option(
     "--key-file",
     default=None,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Key file for PIN holder data (default: $FIELDPASS_KEY_FILE, else next to a "
-    "SQLite database, else server.key in the user data dir).",
+    help="The server's key file (default: $FIELDPASS_KEY_FILE, else next to a SQLite "
+    "database, else server.key in the user data dir).",
 )
 
 
@@ -69,24 +69,31 @@ def server() -> None:
 def init_command(db_url: str, key_file: Path | None, as_json: bool) -> None:
     """Create the schema, or migrate an existing database to the current version.
 
-    Also creates the key file that encrypts PIN holders' personal data (mode 0600; an
-    existing key file is kept). Keep it out of database backups, and back it up apart.
+    Also creates the key file (mode 0600; an existing key file is kept): it seals PIN
+    holders' personal data and the server's secrets in the database, and the server's
+    signing key derives from it. Keep it out of database backups, and back it up apart:
+    without it devices no longer trust the server. Prints the server key's fingerprint,
+    which installers give devices with `fieldpass device enroll --pin`.
     """
-    from fieldpass.server.db import init_db
-    from fieldpass.server.keys import KeyFileError, ensure_key_file, resolve_key_path
+    from fieldpass.server.db import init_db, server_signing_key
+    from fieldpass.server.keys import KeyFileError, ensure_key_file, load_key, resolve_key_path
 
+    key_path = resolve_key_path(db_url, key_file)
+    try:
+        key_created = ensure_key_file(key_path)
+        key = load_key(key_path)
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from exc
     engine = _engine(db_url)
     try:
-        result = init_db(engine)
+        result = init_db(engine, key)
+        fingerprint = _fingerprint(server_signing_key(engine, key))
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from exc
     except sa.exc.SQLAlchemyError as exc:
         raise _database_failure(exc, db_url) from exc
     finally:
         engine.dispose()
-    key_path = resolve_key_path(db_url, key_file)
-    try:
-        key_created = ensure_key_file(key_path)
-    except KeyFileError as exc:
-        raise CliError(str(exc)) from exc
     if as_json:
         emit_json(
             {
@@ -95,6 +102,7 @@ def init_command(db_url: str, key_file: Path | None, as_json: bool) -> None:
                 "epoch": result.epoch,
                 "key_file": str(key_path),
                 "key_created": key_created,
+                "server_key_fingerprint": fingerprint,
             }
         )
         return
@@ -103,9 +111,38 @@ def init_command(db_url: str, key_file: Path | None, as_json: bool) -> None:
     else:
         click.echo(f"database ready at revision {result.revision_after} (epoch {result.epoch})")
     if key_created:
-        click.echo(f"created the key file for PIN holder data: {key_path} (back it up apart)")
+        click.echo(f"created the key file: {key_path} (back it up apart from the database)")
     else:
-        click.echo(f"key file for PIN holder data: {key_path}")
+        click.echo(f"key file: {key_path}")
+    click.echo(f"server key: {fingerprint} (devices pin it: fieldpass device enroll --pin ...)")
+
+
+def _fingerprint(key) -> str:
+    from fieldpass.sync.answers import key_fingerprint
+    from fieldpass.sync.signing import public_key_text
+
+    return key_fingerprint(public_key_text(key))
+
+
+@server.command("fingerprint")
+@db_option
+@key_file_option
+def fingerprint_command(db_url: str, key_file: Path | None) -> None:
+    """Print the server key's fingerprint (for `fieldpass device enroll --pin`)."""
+    from fieldpass.server.db import server_signing_key
+    from fieldpass.server.keys import KeyFileError, load_key, resolve_key_path
+
+    engine = _engine(db_url)
+    try:
+        click.echo(
+            _fingerprint(server_signing_key(engine, load_key(resolve_key_path(db_url, key_file))))
+        )
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise _database_failure(exc, db_url) from exc
+    finally:
+        engine.dispose()
 
 
 @server.command("create-admin")
@@ -144,13 +181,35 @@ def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> N
 @click.option("--bind", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option(
+    "--enroll-limit",
+    type=click.IntRange(1, 1_000_000),
+    default=100,
+    show_default=True,
+    help="Device enrollments accepted per source address per hour.",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A reverse proxy whose X-Forwarded-For gives the client's address (repeatable), "
+    "e.g. 127.0.0.1 for a TLS proxy on this machine.",
+)
 @key_file_option
 def serve_command(
-    db_url: str, bind: str, workers: int, threads: int, key_file: Path | None
+    db_url: str,
+    bind: str,
+    workers: int,
+    threads: int,
+    enroll_limit: int,
+    trusted_proxies: tuple[str, ...],
+    key_file: Path | None,
 ) -> None:
     """Serve the HTTP API with gunicorn."""
+    from fieldpass.server.config import ServerConfig
     from fieldpass.server.db import current_revision
-    from fieldpass.server.keys import KeyFileError, load_key_if_present, resolve_key_path
+    from fieldpass.server.keys import KeyFileError, load_key, resolve_key_path
     from fieldpass.server.wsgi import serve
 
     host, sep, port = bind.rpartition(":")
@@ -166,16 +225,15 @@ def serve_command(
         engine.dispose()
     key_path = resolve_key_path(db_url, key_file)
     try:
-        pii_key = load_key_if_present(key_path)
+        pii_key = load_key(key_path)  # without it nothing a device trusts can be signed
     except KeyFileError as exc:
         raise CliError(str(exc)) from exc
-    if pii_key is None:
-        click.echo(
-            f"warning: no key file at {key_path}: PIN holder data is unavailable "
-            "(run `fieldpass server init` to create it)",
-            err=True,
-        )
-    serve(db_url, bind=bind, workers=workers, threads=threads, pii_key=pii_key)
+    config = ServerConfig(
+        pii_key=pii_key,
+        enroll_per_source_per_hour=enroll_limit,
+        trusted_proxies=frozenset(trusted_proxies),
+    )
+    serve(db_url, bind=bind, workers=workers, threads=threads, config=config)
 
 
 @server.command("new-epoch")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldpass.device.errors import DeviceError
+from fieldpass.device.home import DeviceHome
 from fieldpass.sync import sealing, signing
 
 STATUSES = ("pending", "approved", "revoked")
@@ -133,3 +134,20 @@ def load_holders_key(path: Path) -> bytes:
         return sealing.key_from_text(text)
     except sealing.SealError as exc:
         raise DeviceError("bad_key", f"holders key {path} is not a valid key") from exc
+
+
+def remember_store(
+    home: DeviceHome, *, store_id: str | None = None, last_outbox_seq: int | None = None
+) -> None:
+    """Record in device.json which store this device owns and how far its outbox reached
+    (re-read first: another process may have changed the file, e.g. a new token)."""
+    identity = DeviceIdentity.load(home.identity_path)
+    changed = replace(
+        identity,
+        store_id=identity.store_id if store_id is None else store_id,
+        last_outbox_seq=max(identity.last_outbox_seq, last_outbox_seq or 0)
+        if store_id is None
+        else (last_outbox_seq or 0),
+    )
+    if changed != identity:
+        changed.save(home.identity_path)

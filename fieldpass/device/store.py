@@ -7,6 +7,7 @@ Every multi-row change is one transaction. Nothing in the outbox is ever deleted
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -204,12 +205,14 @@ LAST_PUSH_AT = "last_push_at"
 LAST_PULL_AT = "last_pull_at"
 ONLINE = "online"
 LAST_ERROR = "last_error"
+LAST_ERROR_CODE = "last_error_code"  # e.g. unverified_answer, store_damaged, offline
 ACCEPTED_SEQ = "accepted_seq"
 FORK_SEQ = "fork_seq"
 CLOCK_OFFSET_MS = "clock_offset_ms"
 ROUND_TRIP_MS = "round_trip_ms"
 LAST_CLOCK_SAMPLE = "last_clock_sample"
 ASSIGNMENT = "assignment"
+STORE_ID = "store_id"  # also in device.json: the store belongs to this identity
 
 _INT_META = {
     LAST_SYNC_AT,
@@ -239,6 +242,7 @@ class DeviceStatus:
     last_seq: int
     clock_offset_ms: int
     tickets: int
+    last_error_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -473,7 +477,9 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, clock: Clock = system_clock) -> Store:
-        """Open (creating and migrating) the store; DeviceError ``store_corrupt`` if unusable."""
+        """Open (creating, 0600, and migrating) the store; DeviceError ``store_corrupt`` if
+        unusable."""
+        _create_private(Path(path))
         store = cls(path, clock)
         try:
             store._migrate()
@@ -481,6 +487,15 @@ class Store:
             store.close()
             raise DeviceError("store_corrupt", f"cannot open store {path}: {exc}") from exc
         return store
+
+    def quick_check(self) -> str:
+        """``ok``, or what SQLite's quick_check found damaged (pages, indexes, structure)."""
+        try:
+            rows = self.conn.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        problems = [row[0] for row in rows if row[0] != "ok"]
+        return "; ".join(problems) if problems else "ok"
 
     # -- connections and transactions -------------------------------------------------
 
@@ -1006,7 +1021,19 @@ class Store:
             last_seq=last_seq,
             clock_offset_ms=as_int(CLOCK_OFFSET_MS) or 0,
             tickets=self.ticket_count(),
+            last_error_code=meta.get(LAST_ERROR_CODE),
         )
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file readable by its owner only (SQLite gives its -wal and -shm
+    files the same mode), unless it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fieldpass.device.enrollment import link_for, refresh_enrollment
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.home import DeviceHome
-from fieldpass.device.identity import DeviceIdentity
+from fieldpass.device.identity import DeviceIdentity, remember_store
 from fieldpass.device.petrol import release_returning_blocks
 from fieldpass.device.server_link import auth_error, problem_of
 from fieldpass.device.store import (
@@ -30,6 +30,7 @@ from fieldpass.device.store import (
     FORK_SEQ,
     LAST_CLOCK_SAMPLE,
     LAST_ERROR,
+    LAST_ERROR_CODE,
     LAST_PULL_AT,
     LAST_PUSH_AT,
     LAST_SYNC_AT,
@@ -108,20 +109,28 @@ class SyncClient:
             raise DeviceError("not_approved", "this device has no token yet (not approved)")
         return {"Authorization": f"Bearer {self.identity.token}"}
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A verified answer; an unknown token is replaced once by proving the key again
-        (a token lost, or stolen and replaced by someone replaying an old enrollment)."""
-        headers = kwargs.pop("headers", {})
-        response = self.link.request(method, path, headers={**headers, **self._headers()}, **kwargs)
-        if response.status_code != 401 or self._token_recovered:
-            return response
+    def _recover_token(self) -> bool:
+        """Prove the key again for a new token (once per sync); True if it got one."""
+        if self._token_recovered or self.identity.status != "approved":
+            return False
         self._token_recovered = True
         self.identity = refresh_enrollment(
             self.home, http=self._http, clock=self.clock, timeout=self.timeout, reissue_token=True
         )
-        if self.identity.status != "approved":
-            return response
-        return self.link.request(method, path, headers={**headers, **self._headers()}, **kwargs)
+        return self.identity.status == "approved" and bool(self.identity.token)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A verified answer; a missing or unknown token is replaced once by proving the key
+        again (a token lost, or stolen and then replaced on the server)."""
+        headers = kwargs.pop("headers", {})
+        if not self.identity.token:
+            self._recover_token()
+        response = self.link.request(method, path, headers={**headers, **self._headers()}, **kwargs)
+        if response.status_code == 401 and self._recover_token():
+            response = self.link.request(
+                method, path, headers={**headers, **self._headers()}, **kwargs
+            )
+        return response
 
     # -- push ------------------------------------------------------------------------------
 
@@ -321,6 +330,13 @@ class SyncClient:
         revoked = False
         self._token_recovered = False
         try:
+            problems = self.store.quick_check()
+            if problems != "ok":
+                raise DeviceError(
+                    "store_damaged",
+                    f"the store is damaged ({problems}): nothing was sent; run "
+                    "`fieldpass device recover`",
+                )
             epoch_before = self.store.get_meta(EPOCH)
             try:
                 pushed = self.push_pending()
@@ -350,8 +366,14 @@ class SyncClient:
             # an answer the server did not sign may not come from the server at all
             online = exc.code not in ("offline", "unverified_answer")
             revoked = exc.code == "device_revoked"
+        if self.home.identity_path.exists():
+            remember_store(self.home, last_outbox_seq=self.store.last_seq())
         at = self.clock()
-        values: dict[str, Any] = {ONLINE: "1" if online else "0", LAST_ERROR: error}
+        values: dict[str, Any] = {
+            ONLINE: "1" if online else "0",
+            LAST_ERROR: error,
+            LAST_ERROR_CODE: error_code if error is not None else None,
+        }
         if error is None:
             values[LAST_SYNC_AT] = at
         self.store.set_meta(**values)

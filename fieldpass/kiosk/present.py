@@ -113,6 +113,15 @@ def present_counters(counters: Any) -> str:
     )
 
 
+#: What the status bar says after a sync that failed for a reason staff must report.
+SYNC_TROUBLE = {
+    "unverified_answer": "SERVER ANSWER REFUSED (not signed by the server)",
+    "store_damaged": "STORE DAMAGED: run fieldpass device recover",
+    "fork": "OUTBOX FORK: call support",
+    "device_revoked": "DEVICE REVOKED",
+}
+
+
 def present_status(status: Any, tz: tzinfo | None, scanner: str, printer: str | None = None) -> str:
     """The always-visible sync line: online state, unsynced count, last good sync.
 
@@ -120,6 +129,9 @@ def present_status(status: Any, tz: tzinfo | None, scanner: str, printer: str | 
     ``present_printer``) is appended only when a printer is configured.
     """
     online = "ONLINE" if status.online else "OFFLINE"
+    trouble = SYNC_TROUBLE.get(getattr(status, "last_error_code", None) or "")
+    if trouble:
+        online = f"{online} │ {trouble}"
     last = "never" if status.last_sync_at is None else format_clock(status.last_sync_at, tz)
     line = f"{online} │ unsynced {status.unsynced} │ last sync {last}"
     if scanner:

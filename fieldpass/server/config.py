@@ -31,7 +31,7 @@ class ServerConfig:
     #: A pending enrollment not approved within this time is void (and purged).
     enroll_pending_ttl_ms: int = 24 * 3600 * 1000
     #: Enrollments accepted per source address per hour (anonymous route: bounded).
-    enroll_per_source_per_hour: int = 30
+    enroll_per_source_per_hour: int = 100
     #: Proxies whose X-Forwarded-For is believed (e.g. the TLS reverse proxy on loopback).
     trusted_proxies: frozenset[str] = frozenset()
     #: The key file's key: seals PIN holders' personal data and the server's secrets in

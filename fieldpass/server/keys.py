@@ -97,13 +97,6 @@ def load_key(path: Path) -> bytes:
         raise KeyFileError(f"the key file {path} does not hold a 32-byte base64url key") from None
 
 
-def load_key_if_present(path: Path) -> bytes | None:
-    """The key, or None when there is no file (the server then refuses holder data)."""
-    if not path.exists():
-        return None
-    return load_key(path)
-
-
 # -- secrets derived from or sealed with the key ---------------------------------------
 
 SIGNING_KEY_META = "server_signing_key_sealed"

@@ -50,9 +50,9 @@ def serve(
     bind: str = DEFAULT_BIND,
     workers: int = 2,
     threads: int = 4,
-    pii_key: bytes | None = None,
+    config: ServerConfig | None = None,
 ) -> None:
-    """Run gunicorn; the key (loaded once by the caller) is handed to every worker's app."""
+    """Run gunicorn; the config (with the key the caller loaded once) goes to every worker."""
     options = {
         "bind": bind,
         "workers": workers,
@@ -62,7 +62,7 @@ def serve(
         "errorlog": "-",
         "timeout": 60,
     }
-    config = ServerConfig(pii_key=pii_key)
+    config = config or ServerConfig()
     FieldpassGunicorn(lambda: make_application(db_url, config), options).run()
 
 

@@ -420,9 +420,12 @@ def test_devices_conflicts_and_attendance_end_to_end(admin, event_id, tmp_path):
             "--home", homes[name],
         )  # fmt: skip
         ids[name] = enrolled["device_id"]
-        pending = {d["id"]: d for d in as_json("admin", "device", "list")}[ids[name]]
-        assert (pending["status"], pending["code"]) == ("pending", enrolled["code"])
-        assert f"pending (code {enrolled['code']})" in ok("admin", "device", "list").stdout
+        assert ids[name] not in {d["id"] for d in as_json("admin", "device", "list")}
+        pending = as_json("admin", "device", "pending", enrolled["code"])
+        assert (pending["id"], pending["status"]) == (ids[name], "pending")
+        assert pending["key_fingerprint"] == enrolled["device_key_fingerprint"]
+        shown = ok("admin", "device", "pending", enrolled["code"]).stdout
+        assert f"device key: {enrolled['device_key_fingerprint']}" in shown
         approved = as_json(
             "admin", "device", "approve", enrolled["code"].lower(), "--event", event_id,
             "--gate", gates[name],

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +16,6 @@ import pytest
 from click.testing import CliRunner
 
 from fieldpass.cli import cli
-from fieldpass.server.db import create_admin, make_engine
 from fieldpass.sync import signing
 from fieldpass.sync.versions import PROTOCOL_VERSION, SCHEMA_VERSION
 from tests.cli.test_admin_cli import (  # noqa: F401 (admin and live are fixtures)
@@ -194,8 +191,11 @@ def test_init_creates_a_private_key_next_to_sqlite_and_keeps_it(tmp_path):
     assert key == db.with_name("server.sqlite.key") and first["key_created"] is True
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     content = key.read_text()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600  # the database is private too
+    assert first["server_key_fingerprint"].startswith("sha256:")
     again = _init("--db", f"sqlite:///{db}")
-    assert f"key file for PIN holder data: {key}" in again.stdout
+    assert f"key file: {key}" in again.stdout
+    assert f"server key: {first['server_key_fingerprint']}" in again.stdout  # stable
     assert key.read_text() == content  # never replaced
     custom = tmp_path / "keys" / "pii.key"
     other = json.loads(
@@ -223,45 +223,14 @@ def test_init_uses_the_environment_and_refuses_a_damaged_key(tmp_path, monkeypat
     assert open_key.exit_code == 1 and "readable by other users" in open_key.output
 
 
-def test_a_server_without_its_key_file_refuses_pin_data(tmp_path):
-    """A real server started without a key: gates keep working, PINs say what to do."""
+def test_a_server_without_its_key_file_refuses_to_start(tmp_path):
+    """Without its key the server could sign nothing a device trusts: it says so and stops."""
     db_url = f"sqlite:///{tmp_path / 's.sqlite'}"
     _init("--db", db_url)
     (tmp_path / "s.sqlite.key").unlink()
-    engine = make_engine(db_url)
-    create_admin(engine, "k@example.org", "long-enough-pw")
-    engine.dispose()
-
-    bind = f"127.0.0.1:{free_port()}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fieldpass", "server", "serve", "--db", db_url, "--bind", bind,
-         "--workers", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        url = f"http://{bind}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None
-            time.sleep(0.1)
-        token = httpx.post(
-            f"{url}/v1/auth/login", json={"email": "k@example.org", "password": "long-enough-pw"}
-        ).json()["token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        event = httpx.post(
-            f"{url}/v1/events",
-            json={"name": "x", "starts_at": "2099-01-01T00:00:00Z"},
-            headers=headers,
-        ).json()
-        answer = httpx.get(f"{url}/v1/events/{event['id']}/pins", headers=headers)
-        assert answer.status_code == 503 and answer.json()["code"] == "key_missing"
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=15)[0].decode()
-    assert "warning: no key file at" in output
+    result = CliRunner().invoke(
+        cli, ["server", "serve", "--db", db_url, "--bind", f"127.0.0.1:{free_port()}"]
+    )
+    assert result.exit_code == 1
+    assert "no key file at" in result.output and "fieldpass server init" in result.output
+    assert "Traceback" not in result.output

@@ -53,7 +53,9 @@ step = st.one_of(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(
-        tmp_path_factory.mktemp("raffle-property"), ServerConfig(pii_key=sealing.generate_key())
+        tmp_path_factory.mktemp("raffle-property"),
+        # 3 RSUs enroll per example, all from this one test process
+        ServerConfig(pii_key=sealing.generate_key(), enroll_per_source_per_hour=1_000),
     )
     yield srv
     srv.close()

@@ -18,6 +18,7 @@ from fieldpass.kiosk.app import DEMO_BAD_CODES, GateApp, demo_scan_codes, make_g
 from fieldpass.kiosk.screens.gate import CodeInput
 from fieldpass.kiosk.screens.search import SearchScreen
 from fieldpass.sync.checkin import ScanMode, ScanResult
+from tests.device.fake_server import FakeServer
 
 from .conftest import TICKETS
 from .helpers import enter_code, settle, type_code
@@ -271,6 +272,26 @@ async def test_sync_failure_is_a_message_and_scanning_goes_on(device, clock):
             assert app.is_running
     finally:
         failing.close()
+
+
+async def test_a_forged_server_answer_is_refused_and_the_status_bar_says_so(device, clock):
+    """Issue 9: whatever answers in the server's place without its signature is refused,
+    nothing of it is applied, and gate staff see why on the status bar."""
+    forger = FakeServer(device_id=device.identity.device_id, approved=True, token="test-token")
+    forger.sign_answers = False
+    identity = replace(device.identity, server_public_key=FakeServer().server_public_key)
+    sync = SyncClient(device.store, identity, device.key, http=forger.client(), clock=clock)
+    tickets_before = device.store.ticket_count()
+    try:
+        app = gate_app(replace(device, sync=sync))
+        async with app.run_test(size=(140, 30)) as pilot:
+            await settle(pilot, app)
+            status = app.gate_screen.text_of("#status-bar")
+            assert "SERVER ANSWER REFUSED" in status and status.startswith("OFFLINE")
+            assert device.store.ticket_count() == tickets_before
+            assert device.store.status().last_error_code == "unverified_answer"
+    finally:
+        sync.close()
 
 
 class FailingGate(GateService):
