@@ -254,6 +254,13 @@ function fillApproveTargets(gates) {
   if ([...select.options].some((o) => o.value === before)) select.value = before;
 }
 
+// The first 16 hex digits of a key fingerprint, grouped as the devices show them.
+function shortKey(fingerprint) {
+  if (!fingerprint) return "";
+  const hex = fingerprint.replace("sha256:", "").slice(0, 16);
+  return "sha256:" + hex.match(/.{4}/g).join(" ");
+}
+
 function approveBody(code, target) {
   const [kind, id] = [target.slice(0, target.indexOf(":")), target.slice(target.indexOf(":") + 1)];
   if (kind === "raffle") return { code, raffle_id: id };
@@ -276,7 +283,7 @@ async function refresh() {
     const raffleNames = Object.fromEntries(state.raffles.map((r) => [r.id, r.name]));
     fillTable($("devices"), [
       ["Name", (d) => d.name], ["Role", (d) => d.role], ["Status", (d) => statusBadge(d.status)],
-      ["Code", (d) => (d.status === "pending" ? d.code : "")],
+      ["Key", (d) => shortKey(d.key_fingerprint)],
       ["Gate / raffle", (d) => (d.raffle_id ? "raffle " + (raffleNames[d.raffle_id] || d.raffle_id) : gateNames[d.gate_id] || d.gate_id || "")],
       ["Last seen", (d) => time(d.last_seen_at)], ["Last push", (d) => time(d.last_push_at)],
       ["Seq", (d) => d.accepted_seq, true], ["Unsynced", (d) => d.unsynced_estimate, true],
@@ -678,13 +685,13 @@ document.addEventListener("DOMContentLoaded", () => {
     const body = approveBody(String(form.get("code")).trim(), String(form.get("target") || "event:"));
     const device = await api("POST", "/v1/devices/approve", body);
     target.elements.code.value = "";
-    say("Device " + device.name + " approved" + (body.raffle_id ? " as an RSU." : "."));
+    say("Device " + device.name + " approved" + (body.raffle_id ? " as an RSU" : "") + "; its key is " + device.key_fingerprint + ": the device shows the same.");
     await refresh();
   });
   onSubmit("approve-rsu-form", async (form, target) => {
     const device = await api("POST", "/v1/devices/approve", { code: String(form.get("code")).trim(), raffle_id: state.raffleId });
     target.reset();
-    say("Device " + device.name + " approved as an RSU of this raffle.");
+    say("Device " + device.name + " approved as an RSU of this raffle; its key is " + device.key_fingerprint + ".");
     await refresh();
   });
   onSubmit("revoke-form", async (form, target) => {
