@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from fieldpass.sync.codes import SIGNED_PREFIX, InvalidCode, parse_code
+from fieldpass.sync.codes import MAX_CODE_LENGTH, SIGNED_PREFIX, InvalidCode, parse_code
 from fieldpass.sync.pins import MAX_QUANTITY
 from fieldpass.sync.validation_numbers import (
     VALIDATION_LENGTH,
@@ -43,7 +43,12 @@ class ScanPayload(Payload):
     reason: str = ""
     moved: Literal["in", "out"] | None = None  # the holder passed: in (entry) or out (exit)
     signed: bool = False  # the code was a signed ticket
-    ticket: dict[str, Any] | None = None  # signed-ticket data, for tickets not yet on the server
+    #: the whole signed-ticket code (``code`` is cut to 256 characters): the server checks
+    #: its signature against the event's ticket key before it admits or creates the ticket
+    signed_code: Annotated[str, msgspec.Meta(max_length=MAX_CODE_LENGTH)] | None = None
+    #: what devices before ``signed_code`` sent instead (the decoded ticket, unsigned): the
+    #: server ignores it and admits such a scan only for a ticket it already holds
+    ticket: dict[str, Any] | None = None
 
 
 class SessionPayload(Payload):
