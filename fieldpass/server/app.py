@@ -21,6 +21,7 @@ from fieldpass.server.api import (
     enroll,
     events,
     health,
+    openapi,
     petrol,
     raffle_results,
     raffles,
@@ -157,9 +158,10 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/devices/approve", devices.DeviceApproveResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)
     route("/v1/conflicts", conflicts.ConflictsResource)
-    route("/v1/conflicts/{conflict_id:int}/resolve", conflicts.ConflictResolveResource)
+    route("/v1/conflicts/{conflict_id}/resolve", conflicts.ConflictResolveResource)
     route("/console", console.ConsoleResource)
     route("/console/{name}", console.ConsoleResource)
+    app.add_route("/v1/openapi.json", openapi.OpenApiResource(engine, config, app))
 
     app.add_error_handler(Exception, _handle_unexpected)
     app.add_error_handler(falcon.HTTPError, _handle_http_error)

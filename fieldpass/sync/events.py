@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from fieldpass.sync import signing
+from fieldpass.sync.bounds import EpochMs, Int64
 
 GENESIS_HASH = "0" * 64
 
@@ -35,9 +36,9 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One signed outbox event as it travels on the wire."""
 
     device_id: str
-    seq: int
+    seq: Int64  # 1, 2, 3... (``check_event_shape`` refuses seq <= 0 as invalid_event)
     kind: str
-    device_time: int  # device clock, epoch ms
+    device_time: EpochMs  # device clock
     payload: dict[str, Any]
     prev_hash: str
     hash: str

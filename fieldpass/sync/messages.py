@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from fieldpass.sync.bounds import Count, EpochMs, Int32, Int64
 from fieldpass.sync.events import Event
 
 Role = Literal["gate", "rsu", "petrol"]
@@ -75,8 +76,8 @@ PROBLEM_STATUS: dict[str, int] = {
 
 
 class EnrollRequest(Message):
-    protocol: int
-    schema: int
+    protocol: Int32
+    schema: Int32
     role: Role
     name: str
     public_key: str  # Ed25519 raw public key, base64url
@@ -91,10 +92,10 @@ class EnrollResponse(Message):
 class EnrollStatusRequest(Message):
     """Poll for approval; proves possession of the key by signing ``enroll-status:<device_id>:<at>``."""
 
-    protocol: int
-    schema: int
+    protocol: Int32
+    schema: Int32
     device_id: str
-    at: int  # device clock, epoch ms
+    at: Int64  # device clock, epoch ms
     signature: str
 
 
@@ -128,20 +129,20 @@ class DeviceCertificate(Message):
 class ClockSample(Message):
     """Timestamps of the previous request/response exchange, for NTP-style offset estimation."""
 
-    t0: int  # device sent (device clock)
-    t1: int  # server received (server clock)
-    t2: int  # server replied (server clock)
-    t3: int  # device received (device clock)
+    t0: EpochMs  # device sent (device clock)
+    t1: EpochMs  # server received (server clock)
+    t2: EpochMs  # server replied (server clock)
+    t3: EpochMs  # device received (device clock)
 
 
 class PushRequest(Message):
-    protocol: int
-    schema: int
+    protocol: Int32
+    schema: Int32
     device_id: str
-    sent_at: int  # device clock
+    sent_at: EpochMs  # device clock
     events: list[Event]
     clock: ClockSample | None = None
-    unsynced: int = 0  # events still waiting on the device after this batch
+    unsynced: Count = 0  # events still waiting on the device after this batch
 
 
 class PushResponse(Message):
@@ -203,7 +204,10 @@ def decode(message_type: type[msgspec.Struct], data: bytes) -> Any:
     decoder = _decoders.get(message_type)
     if decoder is None:
         decoder = _decoders[message_type] = msgspec.json.Decoder(message_type)
-    return decoder.decode(data)
+    try:
+        return decoder.decode(data)
+    except UnicodeDecodeError as exc:  # msgspec checks UTF-8 only as it builds each str
+        raise msgspec.DecodeError(f"a JSON string is not valid UTF-8: {exc.reason}") from None
 
 
 def encode(message: Any) -> bytes:

@@ -17,6 +17,7 @@ class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class LoginResource(Resource):
     auth = "none"
+    bodies = {"POST": LoginRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = decode_body(req, LoginRequest)

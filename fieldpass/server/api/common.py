@@ -44,6 +44,13 @@ def send(resp: falcon.Response, body: Any, status: int = 200) -> None:
     resp.data = body if isinstance(body, bytes) else _encoder.encode(body)
 
 
+def row_id(text: str, what: str) -> int:
+    """A serial row id from a path segment: 400 (not a 404 or a database error) otherwise."""
+    if not text.isascii() or not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise ApiError("invalid", f"{what} must be a positive integer below 10^18")
+    return int(text)
+
+
 def int_param(req: falcon.Request, name: str, default: int) -> int:
     raw = req.get_param(name)
     if raw is None or raw == "":

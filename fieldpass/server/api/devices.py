@@ -15,6 +15,8 @@ class DevicesResource(Resource):
 
 
 class DeviceApproveResource(Resource):
+    bodies = {"POST": enrollment.ApproveRequest}
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = decode_body(req, enrollment.ApproveRequest)
         send(

@@ -12,6 +12,7 @@ from fieldpass.sync.messages import EnrollRequest, EnrollStatusRequest
 
 class EnrollResource(Resource):
     auth = "none"
+    bodies = {"POST": EnrollRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, EnrollRequest)
@@ -23,6 +24,7 @@ class EnrollResource(Resource):
 
 class EnrollStatusResource(Resource):
     auth = "none"
+    bodies = {"POST": EnrollStatusRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, EnrollStatusRequest)

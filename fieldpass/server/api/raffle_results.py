@@ -49,6 +49,9 @@ class ReconciliationResource(Resource):
 
 
 class ConfirmResource(Resource):
+    bodies = {"POST": ConfirmBody}
+    optional_bodies = frozenset({"POST"})
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, raffle_id: str) -> None:
         body = _optional_body(req, ConfirmBody)
         send(
@@ -65,6 +68,9 @@ class ConfirmResource(Resource):
 
 
 class DrawResource(Resource):
+    bodies = {"POST": DrawBody}
+    optional_bodies = frozenset({"POST"})
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, raffle_id: str) -> None:
         send(resp, raffle_draw.get_draw(self.engine, req.context.org_id, raffle_id))
 

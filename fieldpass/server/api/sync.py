@@ -14,6 +14,7 @@ from fieldpass.sync.versions import PROTOCOL_VERSION
 
 class PushResource(Resource):
     auth = "device"
+    bodies = {"POST": PushRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, PushRequest)
@@ -29,6 +30,7 @@ class PushResource(Resource):
 
 class PullResource(Resource):
     auth = "device"
+    query = {"GET": {"cursor": str, "limit": int, "protocol": int, "schema": int}}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         protocol = int_param(req, "protocol", PROTOCOL_VERSION)

@@ -11,6 +11,7 @@ from fieldpass.server.services import tickets
 
 class TicketImportResource(Resource):
     large_body = True
+    bodies = {"POST": "text/csv"}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         result = tickets.import_tickets(
@@ -37,6 +38,8 @@ class TicketsResource(Resource):
 
 
 class TicketRevokeResource(Resource):
+    bodies = {"POST": tickets.RevokeRequest}
+
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, event_id: str, barcode: str
     ) -> None:
@@ -56,6 +59,8 @@ class TicketRevokeResource(Resource):
 
 
 class SignedTicketResource(Resource):
+    bodies = {"POST": tickets.SignedTicketRequest}
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         body = decode_body(req, tickets.SignedTicketRequest)
         send(
