@@ -62,7 +62,7 @@ def test_invalid_utf8_inside_a_json_string_is_400_on_every_route(harness, app, e
             or {"type": "string"} in prop.get("anyOf", [])
             or "string" in (prop.get("type") or [])
         ]
-        bodies = [b'{"\xff": 1}', b'\xff\xfe{}']
+        bodies = [b'{"\xff": 1}', b"\xff\xfe{}"]
         bodies += [b'{"' + name.encode() + b'": "\xff"}' for name in strings]
         for auth in ({}, admin.headers, device.headers):
             for body in bodies:
