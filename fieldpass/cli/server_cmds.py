@@ -118,8 +118,17 @@ def init_command(db_url: str, key_file: Path | None, as_json: bool) -> None:
     default="owner",
     show_default=True,
 )
-def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> None:
-    """Create an admin user; the password comes from $FIELDPASS_ADMIN_PASSWORD or a prompt."""
+@click.option(
+    "--reset-password",
+    is_flag=True,
+    help="The e-mail exists: set its new password (its sessions end) instead of refusing.",
+)
+def create_admin_command(
+    db_url: str, email: str, org_name: str, role: str, reset_password: bool
+) -> None:
+    """Create an admin user; the password comes from $FIELDPASS_ADMIN_PASSWORD or a prompt.
+
+    The password needs 12 characters or more, not a common one, not the e-mail."""
     from fieldpass.server.db import DatabaseError, create_admin, current_revision
 
     engine = _engine(db_url)
@@ -129,14 +138,17 @@ def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> N
         password = os.environ.get(PASSWORD_ENV) or click.prompt(
             "Password", hide_input=True, confirmation_prompt=True
         )
-        created = create_admin(engine, email, password, org_name, role=role)
+        created = create_admin(
+            engine, email, password, org_name, role=role, reset_password=reset_password
+        )
     except DatabaseError as exc:
         raise CliError(str(exc)) from exc
     except sa.exc.SQLAlchemyError as exc:
         raise _database_failure(exc, db_url) from exc
     finally:
         engine.dispose()
-    click.echo(f"admin {created['email']} is {role} of organization {org_name!r}")
+    done = "has a new password and" if reset_password else "created:"
+    click.echo(f"admin {created['email']} {done} {role} of organization {org_name!r}")
 
 
 @server.command("serve")

@@ -56,6 +56,8 @@ def _problem(resp: falcon.Response, status: int, body: dict[str, Any]) -> None:
 
 
 def _handle_api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError, params) -> None:
+    for name, value in ex.headers.items():
+        resp.set_header(name, value)
     _problem(resp, ex.status, ex.body())
 
 
@@ -110,6 +112,9 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/sync/push", sync.PushResource)
     route("/v1/sync/pull", sync.PullResource)
     route("/v1/auth/login", admin_auth.LoginResource)
+    route("/v1/auth/logout", admin_auth.LogoutResource)
+    route("/v1/auth/sessions", admin_auth.SessionsResource)
+    route("/v1/auth/sessions/{session_id}/revoke", admin_auth.SessionRevokeResource)
     route("/v1/events", events.EventsResource)
     route("/v1/events/{event_id}", events.EventResource)
     route("/v1/events/{event_id}/gates", events.GatesResource)

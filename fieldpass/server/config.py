@@ -32,3 +32,6 @@ class ServerConfig:
     new_pin: Callable[[], str] = generate_pin
     #: Where the mobile app's petrol deeplinks point; the event id and a token are added.
     petrol_deeplink_base: str = "fieldpass://petrol"
+    #: Peers whose X-Forwarded-For names the client (a reverse proxy on this host, like the
+    #: nginx of packaging/); the login throttle counts failures per client address.
+    trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})

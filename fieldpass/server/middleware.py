@@ -7,6 +7,7 @@ Each resource declares ``auth`` ("none" | "device" | "admin" | "integration") an
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any
 
@@ -18,8 +19,23 @@ from fieldpass.server.errors import ApiError
 from fieldpass.server.services import auth, enrollment, integration_tokens
 
 
+def client_address(req: falcon.Request, trusted_proxies: frozenset[str]) -> str:
+    """The client's address: the peer's, or, when the peer is a trusted reverse proxy
+    (the packaged nginx sets X-Forwarded-For to the address it saw), that header's last
+    entry. A client cannot choose its address by sending the header itself."""
+    peer = req.remote_addr or ""
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = (req.get_header("X-Forwarded-For") or "").rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(forwarded))
+    except ValueError:
+        return peer
+
+
 class RequestContext:
-    """Gives each request an id (echoed as X-Request-Id) and its server receive time."""
+    """Gives each request an id (echoed as X-Request-Id), its server receive time and the
+    client's address."""
 
     def __init__(self, config: ServerConfig) -> None:
         self._config = config
@@ -30,6 +46,7 @@ class RequestContext:
         if req.context.request_id is None:
             req.context.request_id = uuid.uuid4().hex[:16]
         req.context.received_at = self._config.clock()
+        req.context.source = client_address(req, self._config.trusted_proxies)
         resp.set_header("X-Request-Id", req.context.request_id)
 
 
@@ -84,7 +101,11 @@ class Authentication:
             req.context.org_id = integration.organization_id
             return
         identity = auth.admin_for_token(self._engine, token, now=self._config.clock())
-        if identity.role == "viewer" and req.method not in ("GET", "HEAD"):
+        if (
+            identity.role == "viewer"
+            and req.method not in ("GET", "HEAD")
+            and not getattr(resource, "viewer_may_post", False)
+        ):
             raise ApiError("forbidden", "viewers cannot change anything")
         req.context.admin = identity
         req.context.org_id = identity.organization_id
