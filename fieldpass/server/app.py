@@ -13,6 +13,7 @@ import falcon
 import msgspec
 import sqlalchemy as sa
 
+from fieldpass.server.access_log import redact_path
 from fieldpass.server.api import (
     admin_auth,
     conflicts,
@@ -79,7 +80,8 @@ def _handle_http_error(
 
 def _handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params) -> None:
     request_id = getattr(req.context, "request_id", "?")
-    log.exception("unexpected error in %s %s (request %s)", req.method, req.path, request_id)
+    path = redact_path(req.path)
+    log.exception("unexpected error in %s %s (request %s)", req.method, path, request_id)
     _problem(
         resp,
         500,
@@ -120,6 +122,7 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/events/{event_id}/gates", events.GatesResource)
     route("/v1/events/{event_id}/tickets", tickets.TicketsResource)
     route("/v1/events/{event_id}/tickets/import", tickets.TicketImportResource)
+    route("/v1/events/{event_id}/tickets/search", tickets.TicketSearchResource)
     route("/v1/events/{event_id}/tickets/signed", tickets.SignedTicketResource)
     route("/v1/events/{event_id}/tickets/{barcode}/revoke", tickets.TicketRevokeResource)
     route("/v1/events/{event_id}/reports/attendance", reports.AttendanceResource)
@@ -157,8 +160,8 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/raffles/{raffle_id}/draw", raffle_results.DrawResource)
     route("/v1/raffles/{raffle_id}/draw/export", raffle_results.DrawExportResource)
     route("/v1/raffles/{raffle_id}/reports/{kind}", raffle_results.RaffleReportResource)
-    route("/v1/raffle-orders/{validation}", raffle_results.RaffleOrderResource)
-    route("/v1/raffle-orders/{validation}/claim", raffle_results.RaffleOrderClaimResource)
+    route("/v1/raffle-orders/lookup", raffle_results.RaffleOrderLookupResource)
+    route("/v1/raffle-orders/claim", raffle_results.RaffleOrderClaimResource)
     route("/v1/devices", devices.DevicesResource)
     route("/v1/devices/approve", devices.DeviceApproveResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)

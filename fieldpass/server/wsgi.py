@@ -60,6 +60,8 @@ def serve(
         "worker_class": "gthread" if threads > 1 else "sync",
         "accesslog": "-",
         "errorlog": "-",
+        # validation numbers, search terms and tokens never reach the access log
+        "logger_class": "fieldpass.server.access_log.RedactingLogger",
         "timeout": 60,
     }
     config = ServerConfig(pii_key=pii_key)

@@ -43,7 +43,7 @@ def _setup(harness):
 
 
 def _tickets(admin, event_id: str, search: str) -> list[dict]:
-    found = admin.get(f"/v1/events/{event_id}/tickets", params={"search": search})
+    found = admin.post(f"/v1/events/{event_id}/tickets/search", json={"search": search})
     assert found.status_code == 200, found.text
     return found.json["tickets"]
 

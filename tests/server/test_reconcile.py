@@ -43,7 +43,7 @@ def test_double_entry_from_two_devices_is_one_conflict(harness, clock):
     assert set(conflict["devices"]) == {a.id, b.id}
     assert conflict["details"]["first"]["device_id"] == b.id
     assert conflict["details"]["second"]["device_id"] == a.id
-    ticket = admin.get(f"/v1/events/{event['id']}/tickets", params={"search": "TK-0001"})
+    ticket = admin.post(f"/v1/events/{event['id']}/tickets/search", json={"search": "TK-0001"})
     assert ticket.json["tickets"][0]["first_entry_device"] == b.id
     # re-pushing changes nothing; a's own admission is pulled by b and vice versa
     assert b.push([scan_b]).json["conflicts"] == 0
@@ -109,7 +109,7 @@ def test_signed_ticket_unknown_to_server_is_created_from_its_verified_code(harne
         conn.execute(sa.delete(schema.tickets).where(schema.tickets.c.barcode == "SG-0009"))
     scan = a.scan("SG-0009", signed=True, signed_code=code, code=code[:256])
     assert a.push([scan]).json["conflicts"] == 0
-    found = admin.get(f"/v1/events/{event['id']}/tickets", params={"search": "SG-0009"}).json
+    found = admin.post(f"/v1/events/{event['id']}/tickets/search", json={"search": "SG-0009"}).json
     assert found["tickets"][0]["sector"] == "VIP"
     assert found["tickets"][0]["first_entry_device"] == a.id
     pulled, _ = b.pull_all()
