@@ -157,10 +157,38 @@ def create_admin_command(
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
 @key_file_option
+@click.option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    default=None,
+    help="TLS certificate (PEM, with its chain): serve HTTPS. Needs --keyfile.",
+)
+@click.option(
+    "--keyfile",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    default=None,
+    help="The certificate's private key (PEM). Needs --certfile.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request body may take (plus 1 s per 50 KB) before it is answered 408.",
+)
 def serve_command(
-    db_url: str, bind: str, workers: int, threads: int, key_file: Path | None
+    db_url: str,
+    bind: str,
+    workers: int,
+    threads: int,
+    key_file: Path | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    body_timeout: float,
 ) -> None:
-    """Serve the HTTP API with gunicorn."""
+    """Serve the HTTP API with gunicorn (HTTPS with --certfile and --keyfile).
+
+    For a real deployment put the nginx of packaging/nginx in front (TLS, buffering)."""
     from fieldpass.server.db import current_revision
     from fieldpass.server.keys import KeyFileError, load_key_if_present, resolve_key_path
     from fieldpass.server.wsgi import serve
@@ -168,6 +196,10 @@ def serve_command(
     host, sep, port = bind.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise CliError(f"--bind must be HOST:PORT, got {bind!r}")
+    if (certfile is None) != (keyfile is None):
+        raise CliError("give both --certfile and --keyfile for TLS, or neither")
+    if certfile is not None and keyfile is not None:
+        _check_tls_files(certfile, keyfile)
     engine = _engine(db_url)
     try:
         if current_revision(engine) is None:
@@ -187,7 +219,26 @@ def serve_command(
             "(run `fieldpass server init` to create it)",
             err=True,
         )
-    serve(db_url, bind=bind, workers=workers, threads=threads, pii_key=pii_key)
+    serve(
+        db_url,
+        bind=bind,
+        workers=workers,
+        threads=threads,
+        pii_key=pii_key,
+        certfile=None if certfile is None else str(certfile),
+        keyfile=None if keyfile is None else str(keyfile),
+        body_timeout_s=body_timeout,
+    )
+
+
+def _check_tls_files(certfile: Path, keyfile: Path) -> None:
+    """Load the pair once here, so a wrong file is a one-line error, not a worker crash."""
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        raise CliError(f"cannot use {certfile} with {keyfile} for TLS: {exc}") from None
 
 
 @server.command("new-epoch")

@@ -45,6 +45,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     411: "invalid",
+    408: "request_timeout",
     413: "too_large",
     415: "unsupported_media_type",
 }

@@ -35,3 +35,7 @@ class ServerConfig:
     #: Peers whose X-Forwarded-For names the client (a reverse proxy on this host, like the
     #: nginx of packaging/); the login throttle counts failures per client address.
     trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    #: A request body must arrive within this grace plus one second per ``body_min_rate``
+    #: bytes, or it is answered 408 and its thread freed (``body_deadline``).
+    body_grace_ms: int = 10_000
+    body_min_rate: float = 50_000.0

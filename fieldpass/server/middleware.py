@@ -14,6 +14,7 @@ from typing import Any
 import falcon
 import sqlalchemy as sa
 
+from fieldpass.server.body_deadline import BodyDeadlines
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.errors import ApiError
 from fieldpass.server.services import auth, enrollment, integration_tokens
@@ -51,10 +52,14 @@ class RequestContext:
 
 
 class BodyLimit:
-    """Refuses bodies over the route's limit before anything reads them."""
+    """Refuses bodies over the route's limit before anything reads them, and gives body
+    reads their deadline (``fieldpass.server.body_deadline``)."""
 
     def __init__(self, config: ServerConfig) -> None:
         self._config = config
+        self._deadlines = BodyDeadlines(
+            grace_s=config.body_grace_ms / 1000, min_rate=config.body_min_rate
+        )
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
@@ -62,6 +67,7 @@ class BodyLimit:
         large = resource is not None and getattr(resource, "large_body", False)
         limit = self._config.max_import_bytes if large else self._config.max_body_bytes
         req.context.body_limit = limit
+        req.context.body_deadlines = self._deadlines
         if req.content_length is not None and req.content_length > limit:
             raise ApiError("too_large", f"request body is larger than {limit} bytes")
 

@@ -51,8 +51,16 @@ def serve(
     workers: int = 2,
     threads: int = 4,
     pii_key: bytes | None = None,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    body_timeout_s: float = 10.0,
 ) -> None:
-    """Run gunicorn; the key (loaded once by the caller) is handed to every worker's app."""
+    """Run gunicorn; the key (loaded once by the caller) is handed to every worker's app.
+
+    With ``certfile`` and ``keyfile`` gunicorn speaks TLS itself (HTTPS on ``bind``); the
+    packaged nginx (packaging/nginx) is the recommended front for real deployments.
+    """
     options = {
         "bind": bind,
         "workers": workers,
@@ -63,8 +71,10 @@ def serve(
         # validation numbers, search terms and tokens never reach the access log
         "logger_class": "fieldpass.server.access_log.RedactingLogger",
         "timeout": 60,
+        "certfile": certfile,
+        "keyfile": keyfile,
     }
-    config = ServerConfig(pii_key=pii_key)
+    config = ServerConfig(pii_key=pii_key, body_grace_ms=int(body_timeout_s * 1000))
     FieldpassGunicorn(lambda: make_application(db_url, config), options).run()
 
 

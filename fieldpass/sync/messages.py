@@ -55,6 +55,7 @@ PROBLEM_STATUS: dict[str, int] = {
     "too_large": 413,
     "upgrade_required": 426,
     "rate_limited": 429,
+    "request_timeout": 408,  # the request body did not arrive in time
     # petrol PINs and seat blocks (admin API)
     "invalid_pin": 400,
     "invalid_holder": 400,

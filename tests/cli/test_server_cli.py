@@ -133,3 +133,15 @@ def test_bad_urls_and_binds_are_one_line_errors(tmp_path):
     unreachable = run("server", "init", "--db", "postgresql://x:y@127.0.0.1:1/nope")
     assert unreachable.exit_code == 1
     assert unreachable.output.startswith("error: database postgresql://x:***@127.0.0.1:1/nope")
+
+
+def test_serve_needs_both_tls_files_and_a_usable_pair(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    run("server", "init", "--db", url)
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not a certificate\n")
+    only_one = run("server", "serve", "--db", url, "--certfile", str(cert))
+    assert only_one.exit_code == 1
+    assert "give both --certfile and --keyfile" in only_one.output
+    bad = run("server", "serve", "--db", url, "--certfile", str(cert), "--keyfile", str(cert))
+    assert bad.exit_code == 1 and bad.output.startswith("error: cannot use"), bad.output

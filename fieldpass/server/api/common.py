@@ -7,6 +7,7 @@ from typing import Any
 import falcon
 import msgspec
 
+from fieldpass.server.body_deadline import READ_ERRORS
 from fieldpass.server.errors import ApiError
 from fieldpass.sync.messages import decode
 
@@ -14,12 +15,30 @@ _encoder = msgspec.json.Encoder()
 
 
 def read_body(req: falcon.Request) -> bytes:
-    """The body, refusing more than the route's limit even without a Content-Length."""
+    """The body, refusing more than the route's limit even without a Content-Length, and
+    a body that does not arrive before its deadline (408: see ``body_deadline``)."""
     limit = getattr(req.context, "body_limit", 0) or 0
     # Without a Content-Length (a chunked upload) Falcon's bounded stream reads nothing;
     # gunicorn decodes chunked bodies on the raw stream, which the limit still caps.
     stream = req.bounded_stream if req.content_length is not None else req.stream
-    data = stream.read(limit + 1)
+    deadlines = getattr(req.context, "body_deadlines", None)
+    sock = req.env.get("gunicorn.socket")
+    if deadlines is None or sock is None:  # not served by gunicorn (tests, other servers)
+        data = stream.read(limit + 1)
+    else:
+        announced = req.content_length
+        with deadlines.watch(sock, limit if announced is None else announced) as expired:
+            try:
+                data = stream.read(limit + 1)
+            except READ_ERRORS:
+                data = None
+        if expired() and (data is None or announced is None or len(data) < announced):
+            seconds = deadlines.seconds_for(limit if announced is None else announced)
+            raise ApiError(
+                "request_timeout", f"the request body did not arrive within {seconds:.0f} s"
+            )
+        if data is None:
+            raise ApiError("invalid", "the request body ended before it was complete")
     if len(data) > limit:
         raise ApiError("too_large", f"request body is larger than {limit} bytes")
     return data
