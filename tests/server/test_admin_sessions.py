@@ -7,6 +7,8 @@ only deleted the local file (the token kept working).
 
 from __future__ import annotations
 
+import threading
+
 import falcon.testing
 import sqlalchemy as sa
 
@@ -76,6 +78,27 @@ def test_a_client_cannot_pick_its_address_with_x_forwarded_for(harness):
         )
         assert result.status_code == 401
     assert _login(harness.client, source="10.9.9.9", remote_addr=remote).status_code == 429
+
+
+def test_parallel_guesses_get_no_more_checks_than_the_limit(harness):
+    """Each attempt is counted before its password is checked: 12 guesses at once, 5
+    checked (401) and 7 refused unchecked (429), not 12 checked."""
+    harness.admin()
+    barrier = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def guess() -> None:
+        barrier.wait()
+        statuses.append(_login(harness.client, password="parallel guess!").status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [401] * login_throttle.ACCOUNT_LIMIT + [429] * (
+        12 - login_throttle.ACCOUNT_LIMIT
+    )
 
 
 def test_the_lockout_holds_across_workers(harness, engine, clock):

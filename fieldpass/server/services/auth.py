@@ -56,24 +56,8 @@ def login(
     """A new session for a right e-mail and password; throttled per account and address."""
     email = email.strip().lower()
     keys = login_throttle.keys_for(email, source)
-    with reading(engine) as conn:
-        until = login_throttle.locked_until(conn, keys, now)
-        row = (
-            None
-            if until is not None
-            else conn.execute(
-                sa.select(
-                    schema.users.c.id,
-                    schema.users.c.password_hash,
-                    schema.memberships.c.organization_id,
-                    schema.memberships.c.role,
-                )
-                .join(schema.memberships, schema.memberships.c.user_id == schema.users.c.id)
-                .where(schema.users.c.email == email, schema.users.c.status == "active")
-                .order_by(schema.memberships.c.id)
-                .limit(1)
-            ).first()
-        )
+    with engine.begin() as conn:
+        until = login_throttle.begin_attempt(conn, keys, now)
     if until is not None:  # locked: the password is not even looked at
         seconds = max(1, math.ceil((until - now) / 1000))
         raise ApiError(
@@ -81,20 +65,31 @@ def login(
             f"too many failed logins for this account or address: try again in {seconds} s",
             headers={"Retry-After": str(seconds)},
         )
+    with reading(engine) as conn:
+        row = conn.execute(
+            sa.select(
+                schema.users.c.id,
+                schema.users.c.password_hash,
+                schema.memberships.c.organization_id,
+                schema.memberships.c.role,
+            )
+            .join(schema.memberships, schema.memberships.c.user_id == schema.users.c.id)
+            .where(schema.users.c.email == email, schema.users.c.status == "active")
+            .order_by(schema.memberships.c.id)
+            .limit(1)
+        ).first()
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
         ok = row is not None
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok or row is None:
-        with engine.begin() as conn:
-            login_throttle.record_failure(conn, keys, now)
+    if not ok or row is None:  # the failure was counted by begin_attempt
         raise ApiError("unauthorized", "wrong email or password")
     token = new_token()
     session_id = str(uuid.uuid4())
     expires_at = now + ttl_ms
     with engine.begin() as conn:
-        login_throttle.clear(conn, keys[0])
+        login_throttle.succeeded(conn, keys, now)
         conn.execute(
             sa.insert(schema.admin_tokens).values(
                 token_hash=token_hash(token),

@@ -5,9 +5,11 @@ Each failed login counts against its account and its source address. From the
 first and twice as long at each further failure, up to an hour; failures older than an
 hour are forgotten. While either key is locked a login is answered 429 with Retry-After
 and the password is not even checked, so the right password does not work during a
-lockout. A successful login clears its account's failures (not its address's: one valid
-account must not reset an address trying many). Kept in the database, so every gunicorn
-worker and every server process sees the same counts.
+lockout. Each attempt is counted before its password is checked, in the transaction that
+checks the lock, so parallel guesses get no more checks than sequential ones; a successful
+login then clears its account's failures and takes its one attempt back from its address
+(one valid account must not reset an address trying many). Kept in the database, so every
+gunicorn worker and every server process sees the same counts.
 """
 
 from __future__ import annotations
@@ -47,41 +49,54 @@ def lock_ms(failures: int, limit: int) -> int:
     return min(MAX_LOCK_MS, FIRST_LOCK_MS * 2 ** min(failures - limit, 16))
 
 
-def locked_until(conn: sa.Connection, keys: list[ThrottleKey], now: int) -> int | None:
-    """The latest time one of ``keys`` stays locked until, or None when none is locked."""
-    lt = schema.login_throttles
-    until = conn.execute(
-        sa.select(sa.func.max(lt.c.locked_until)).where(
-            lt.c.key.in_([k.key for k in keys]), lt.c.locked_until > now
-        )
-    ).scalar_one_or_none()
-    return None if until is None else int(until)
+def begin_attempt(conn: sa.Connection, keys: list[ThrottleKey], now: int) -> int | None:
+    """Start a login attempt in the caller's transaction: when a key is locked, the time
+    it stays locked until (nothing counted, the password must not be checked); otherwise
+    None, and the attempt is already counted as a failure, so parallel guesses cannot all
+    pass the check before any failure is recorded (``succeeded`` takes it back)."""
+    rows = [_locked_row(conn, item.key, now) for item in keys]
+    locked = [row.locked_until for row in rows if row.locked_until and row.locked_until > now]
+    if locked:
+        return int(max(locked))
+    for item, row in zip(keys, rows, strict=True):
+        failures = 1 if now - row.last_failure_at > FORGET_AFTER_MS else row.failures + 1
+        _store(conn, item, failures, now, now)
+    return None
 
 
-def record_failure(conn: sa.Connection, keys: list[ThrottleKey], now: int) -> None:
-    """Count one failed login against every key (in the caller's transaction)."""
+def succeeded(conn: sa.Connection, keys: list[ThrottleKey], now: int) -> None:
+    """The attempt begun with ``begin_attempt`` had the right password: its account's
+    failures are cleared, and its address's count forgets this one attempt."""
+    account, *others = keys
+    conn.execute(
+        sa.delete(schema.login_throttles).where(schema.login_throttles.c.key == account.key)
+    )
+    for item in others:
+        row = _locked_row(conn, item.key, now)
+        _store(conn, item, max(0, row.failures - 1), row.last_failure_at, now)
+
+
+def _locked_row(conn: sa.Connection, key: str, now: int):
     lt = schema.login_throttles
     insert = postgresql.insert if is_postgres(conn) else sqlite.insert
-    for item in keys:
-        conn.execute(
-            insert(lt)
-            .values(key=item.key, failures=0, last_failure_at=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        row = conn.execute(sa.select(lt).where(lt.c.key == item.key).with_for_update()).one()
-        failures = 1 if now - row.last_failure_at > FORGET_AFTER_MS else row.failures + 1
-        lock = lock_ms(failures, item.limit)
-        conn.execute(
-            sa.update(lt)
-            .where(lt.c.key == item.key)
-            .values(
-                failures=failures,
-                last_failure_at=now,
-                locked_until=now + lock if lock else None,
-            )
-        )
+    conn.execute(
+        insert(lt)
+        .values(key=key, failures=0, last_failure_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return conn.execute(sa.select(lt).where(lt.c.key == key).with_for_update()).one()
 
 
-def clear(conn: sa.Connection, key: ThrottleKey) -> None:
-    lt = schema.login_throttles
-    conn.execute(sa.delete(lt).where(lt.c.key == key.key))
+def _store(
+    conn: sa.Connection, item: ThrottleKey, failures: int, last_failure_at: int, now: int
+) -> None:
+    lock = lock_ms(failures, item.limit)
+    conn.execute(
+        sa.update(schema.login_throttles)
+        .where(schema.login_throttles.c.key == item.key)
+        .values(
+            failures=failures,
+            last_failure_at=last_failure_at,
+            locked_until=last_failure_at + lock if lock else None,
+        )
+    )
