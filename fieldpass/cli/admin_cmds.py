@@ -23,6 +23,7 @@ import click
 
 from fieldpass.cli.admin_client import (
     DEFAULT_TIMEOUT,
+    NOT_LOGGED_IN,
     AdminClient,
     InvalidRows,
     Session,
@@ -212,10 +213,28 @@ def login_cmd(settings: AdminSettings, email: str, as_json: bool) -> None:
 
 
 @admin.command("logout")
-def logout_cmd() -> None:
-    """Forget the saved login."""
-    removed = Session.forget()
-    click.echo("logged out" if removed else "not logged in")
+@pass_settings
+def logout_cmd(settings: AdminSettings) -> None:
+    """End the session on the server, then forget the saved login.
+
+    If the server cannot be reached the saved login is kept (its token still works until
+    it expires) so that the logout can be retried."""
+    session = Session.load()
+    if session is None:
+        click.echo("not logged in")
+        return
+    ended = "logged out"
+    with AdminClient(session.url, token=session.token, timeout=settings.timeout) as client:
+        try:
+            client.request("POST", "/v1/auth/logout")
+        except CliError as exc:
+            if str(exc) != NOT_LOGGED_IN:
+                raise CliError(
+                    f"could not end the session on the server, the saved login is kept: {exc}"
+                ) from None
+            ended = "logged out (the session had already ended on the server)"
+    Session.forget()
+    click.echo(ended)
 
 
 @admin.command("whoami")
@@ -1593,7 +1612,11 @@ def integration_token_revoke_cmd(settings: AdminSettings, token_id: str, as_json
 
 
 def _register_raffle() -> None:
-    from fieldpass.cli import admin_raffle_results, admin_raffle_verify  # noqa: F401 - register
+    from fieldpass.cli import (  # noqa: F401 - register
+        admin_raffle_results,
+        admin_raffle_verify,
+        admin_sessions,
+    )
     from fieldpass.cli.admin_raffle import raffle
 
     admin.add_command(raffle)

@@ -6,7 +6,6 @@ up and claim by validation number, and the reports of the standard (with CSV exp
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import msgspec
 from fieldpass.cli.admin_client import segment
 from fieldpass.cli.admin_cmds import AdminSettings, json_option, local_time, pass_settings, table
 from fieldpass.cli.admin_raffle import money, raffle, raffle_argument
+from fieldpass.cli.csv_export import write_csv_file
 from fieldpass.cli.errors import CliError, emit_json
 from fieldpass.sync.draw import DrawRecord, encode_record, verify_record
 from fieldpass.sync.validation_numbers import (
@@ -301,7 +301,10 @@ def lookup_cmd(settings: AdminSettings, validation: str, as_json: bool) -> None:
     """Look up a validation number (dashes allowed): the order, all its tickets, prizes."""
     canonical = _validation(validation)
     with settings.client() as client:
-        order = client.request("GET", f"/v1/raffle-orders/{canonical}")
+        # in the body, not the URL: validation numbers never reach an access log
+        order = client.request(
+            "POST", "/v1/raffle-orders/lookup", json_body={"validation_number": canonical}
+        )
     if as_json:
         emit_json(order)
         return
@@ -317,7 +320,9 @@ def claim_cmd(settings: AdminSettings, validation: str, as_json: bool) -> None:
     receipt); refused when it won nothing or was claimed already."""
     canonical = _validation(validation)
     with settings.client() as client:
-        order = client.request("POST", f"/v1/raffle-orders/{canonical}/claim")
+        order = client.request(
+            "POST", "/v1/raffle-orders/claim", json_body={"validation_number": canonical}
+        )
     if as_json:
         emit_json(order)
         return
@@ -362,17 +367,9 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def write_csv(path: Path, report: dict[str, Any]) -> int:
-    """The report's columns and rows as CSV (raw values: cents, ISO times); rows written."""
-    rows = report.get("rows") or []
-    try:
-        with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(report.get("columns") or [])
-            for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return len(rows)
+    """The report's columns and rows as CSV (raw values: cents, ISO times; formula-like
+    text neutralised); rows written."""
+    return write_csv_file(path, report.get("columns") or [], report.get("rows") or [])
 
 
 @raffle.command("report")

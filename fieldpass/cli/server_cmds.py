@@ -155,8 +155,17 @@ def fingerprint_command(db_url: str, key_file: Path | None) -> None:
     default="owner",
     show_default=True,
 )
-def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> None:
-    """Create an admin user; the password comes from $FIELDPASS_ADMIN_PASSWORD or a prompt."""
+@click.option(
+    "--reset-password",
+    is_flag=True,
+    help="The e-mail exists: set its new password (its sessions end) instead of refusing.",
+)
+def create_admin_command(
+    db_url: str, email: str, org_name: str, role: str, reset_password: bool
+) -> None:
+    """Create an admin user; the password comes from $FIELDPASS_ADMIN_PASSWORD or a prompt.
+
+    The password needs 12 characters or more, not a common one, not the e-mail."""
     from fieldpass.server.db import DatabaseError, create_admin, current_revision
 
     engine = _engine(db_url)
@@ -166,14 +175,17 @@ def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> N
         password = os.environ.get(PASSWORD_ENV) or click.prompt(
             "Password", hide_input=True, confirmation_prompt=True
         )
-        created = create_admin(engine, email, password, org_name, role=role)
+        created = create_admin(
+            engine, email, password, org_name, role=role, reset_password=reset_password
+        )
     except DatabaseError as exc:
         raise CliError(str(exc)) from exc
     except sa.exc.SQLAlchemyError as exc:
         raise _database_failure(exc, db_url) from exc
     finally:
         engine.dispose()
-    click.echo(f"admin {created['email']} is {role} of organization {org_name!r}")
+    done = "has a new password and" if reset_password else "created:"
+    click.echo(f"admin {created['email']} {done} {role} of organization {org_name!r}")
 
 
 @server.command("serve")
@@ -193,10 +205,29 @@ def create_admin_command(db_url: str, email: str, org_name: str, role: str) -> N
     "trusted_proxies",
     multiple=True,
     metavar="ADDRESS",
-    help="A reverse proxy whose X-Forwarded-For gives the client's address (repeatable), "
-    "e.g. 127.0.0.1 for a TLS proxy on this machine.",
+    help="A reverse proxy whose X-Forwarded-For gives the client's address (repeatable; "
+    "default: this machine, 127.0.0.1 and ::1, where the packaged nginx runs).",
 )
 @key_file_option
+@click.option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    default=None,
+    help="TLS certificate (PEM, with its chain): serve HTTPS. Needs --keyfile.",
+)
+@click.option(
+    "--keyfile",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    default=None,
+    help="The certificate's private key (PEM). Needs --certfile.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a request body may take (plus 1 s per 50 KB) before it is answered 408.",
+)
 def serve_command(
     db_url: str,
     bind: str,
@@ -205,8 +236,13 @@ def serve_command(
     enroll_limit: int,
     trusted_proxies: tuple[str, ...],
     key_file: Path | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    body_timeout: float,
 ) -> None:
-    """Serve the HTTP API with gunicorn."""
+    """Serve the HTTP API with gunicorn (HTTPS with --certfile and --keyfile).
+
+    For a real deployment put the nginx of packaging/nginx in front (TLS, buffering)."""
     from fieldpass.server.config import ServerConfig
     from fieldpass.server.db import current_revision
     from fieldpass.server.keys import KeyFileError, load_key, resolve_key_path
@@ -215,6 +251,10 @@ def serve_command(
     host, sep, port = bind.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise CliError(f"--bind must be HOST:PORT, got {bind!r}")
+    if (certfile is None) != (keyfile is None):
+        raise CliError("give both --certfile and --keyfile for TLS, or neither")
+    if certfile is not None and keyfile is not None:
+        _check_tls_files(certfile, keyfile)
     engine = _engine(db_url)
     try:
         if current_revision(engine) is None:
@@ -231,9 +271,28 @@ def serve_command(
     config = ServerConfig(
         pii_key=pii_key,
         enroll_per_source_per_hour=enroll_limit,
-        trusted_proxies=frozenset(trusted_proxies),
+        body_grace_ms=int(body_timeout * 1000),
+        **({"trusted_proxies": frozenset(trusted_proxies)} if trusted_proxies else {}),
     )
-    serve(db_url, bind=bind, workers=workers, threads=threads, config=config)
+    serve(
+        db_url,
+        bind=bind,
+        workers=workers,
+        threads=threads,
+        config=config,
+        certfile=None if certfile is None else str(certfile),
+        keyfile=None if keyfile is None else str(keyfile),
+    )
+
+
+def _check_tls_files(certfile: Path, keyfile: Path) -> None:
+    """Load the pair once here, so a wrong file is a one-line error, not a worker crash."""
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        raise CliError(f"cannot use {certfile} with {keyfile} for TLS: {exc}") from None
 
 
 @server.command("new-epoch")

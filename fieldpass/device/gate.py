@@ -207,10 +207,9 @@ class GateService:
                 reason=reason,
                 moved=moved,
                 signed=parsed is not None and parsed.signed is not None,
-                ticket=(
-                    payload_dict(parsed.signed)
-                    if parsed is not None and parsed.signed is not None
-                    else None
+                # the whole code, so the server can check its signature itself
+                signed_code=(
+                    code.strip() if parsed is not None and parsed.signed is not None else None
                 ),
             )
             appended = self.store.append_event(

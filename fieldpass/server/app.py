@@ -14,6 +14,7 @@ import falcon
 import msgspec
 import sqlalchemy as sa
 
+from fieldpass.server.access_log import redact_path
 from fieldpass.server.api import (
     admin_auth,
     conflicts,
@@ -22,6 +23,7 @@ from fieldpass.server.api import (
     enroll,
     events,
     health,
+    openapi,
     petrol,
     raffle_results,
     raffles,
@@ -45,6 +47,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     411: "invalid",
+    408: "request_timeout",
     413: "too_large",
     415: "unsupported_media_type",
 }
@@ -57,6 +60,8 @@ def _problem(resp: falcon.Response, status: int, body: dict[str, Any]) -> None:
 
 
 def _handle_api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError, params) -> None:
+    for name, value in ex.headers.items():
+        resp.set_header(name, value)
     _problem(resp, ex.status, ex.body())
 
 
@@ -78,7 +83,8 @@ def _handle_http_error(
 
 def _handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params) -> None:
     request_id = getattr(req.context, "request_id", "?")
-    log.exception("unexpected error in %s %s (request %s)", req.method, req.path, request_id)
+    path = redact_path(req.path)
+    log.exception("unexpected error in %s %s (request %s)", req.method, path, request_id)
     _problem(
         resp,
         500,
@@ -120,11 +126,15 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/sync/pull", sync.PullResource)
     route("/v1/sync/events", sync.OwnEventsResource)
     route("/v1/auth/login", admin_auth.LoginResource)
+    route("/v1/auth/logout", admin_auth.LogoutResource)
+    route("/v1/auth/sessions", admin_auth.SessionsResource)
+    route("/v1/auth/sessions/{session_id}/revoke", admin_auth.SessionRevokeResource)
     route("/v1/events", events.EventsResource)
     route("/v1/events/{event_id}", events.EventResource)
     route("/v1/events/{event_id}/gates", events.GatesResource)
     route("/v1/events/{event_id}/tickets", tickets.TicketsResource)
     route("/v1/events/{event_id}/tickets/import", tickets.TicketImportResource)
+    route("/v1/events/{event_id}/tickets/search", tickets.TicketSearchResource)
     route("/v1/events/{event_id}/tickets/signed", tickets.SignedTicketResource)
     route("/v1/events/{event_id}/tickets/{barcode}/revoke", tickets.TicketRevokeResource)
     route("/v1/events/{event_id}/reports/attendance", reports.AttendanceResource)
@@ -162,16 +172,17 @@ def create_app(config: ServerConfig, engine: sa.Engine) -> falcon.App:
     route("/v1/raffles/{raffle_id}/draw", raffle_results.DrawResource)
     route("/v1/raffles/{raffle_id}/draw/export", raffle_results.DrawExportResource)
     route("/v1/raffles/{raffle_id}/reports/{kind}", raffle_results.RaffleReportResource)
-    route("/v1/raffle-orders/{validation}", raffle_results.RaffleOrderResource)
-    route("/v1/raffle-orders/{validation}/claim", raffle_results.RaffleOrderClaimResource)
+    route("/v1/raffle-orders/lookup", raffle_results.RaffleOrderLookupResource)
+    route("/v1/raffle-orders/claim", raffle_results.RaffleOrderClaimResource)
     route("/v1/devices", devices.DevicesResource)
     route("/v1/devices/approve", devices.DeviceApproveResource)
     route("/v1/devices/pending", devices.PendingDeviceResource)
     route("/v1/devices/{device_id}/revoke", devices.DeviceRevokeResource)
     route("/v1/conflicts", conflicts.ConflictsResource)
-    route("/v1/conflicts/{conflict_id:int}/resolve", conflicts.ConflictResolveResource)
+    route("/v1/conflicts/{conflict_id}/resolve", conflicts.ConflictResolveResource)
     route("/console", console.ConsoleResource)
     route("/console/{name}", console.ConsoleResource)
+    app.add_route("/v1/openapi.json", openapi.OpenApiResource(engine, config, app))
 
     app.add_error_handler(Exception, _handle_unexpected)
     app.add_error_handler(falcon.HTTPError, _handle_http_error)

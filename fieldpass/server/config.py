@@ -32,8 +32,6 @@ class ServerConfig:
     enroll_pending_ttl_ms: int = 24 * 3600 * 1000
     #: Enrollments accepted per source address per hour (anonymous route: bounded).
     enroll_per_source_per_hour: int = 100
-    #: Proxies whose X-Forwarded-For is believed (e.g. the TLS reverse proxy on loopback).
-    trusted_proxies: frozenset[str] = frozenset()
     #: The key file's key: seals PIN holders' personal data and the server's secrets in
     #: the database, and the server's signing key derives from it (never from the
     #: database). None: the server runs, but refuses devices and holder data.
@@ -45,3 +43,10 @@ class ServerConfig:
     new_pin: Callable[[], str] = generate_pin
     #: Where the mobile app's petrol deeplinks point; the event id and a token are added.
     petrol_deeplink_base: str = "fieldpass://petrol"
+    #: Peers whose X-Forwarded-For names the client (a reverse proxy on this host, like the
+    #: nginx of packaging/); the login throttle counts failures per client address.
+    trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    #: A request body must arrive within this grace plus one second per ``body_min_rate``
+    #: bytes, or it is answered 408 and its thread freed (``body_deadline``).
+    body_grace_ms: int = 10_000
+    body_min_rate: float = 50_000.0

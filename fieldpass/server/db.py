@@ -28,7 +28,7 @@ from fieldpass.sync import signing
 from fieldpass.sync.clock import Clock, system_clock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0008a"
+HEAD_REVISION = "0008b"
 _READ_ONLY = "fieldpass_read_only"
 
 
@@ -240,13 +240,22 @@ def create_admin(
     role: str = "owner",
     hasher: PasswordHasher | None = None,
     clock: Clock = system_clock,
+    reset_password: bool = False,
 ) -> dict[str, str]:
-    """Create a user (or reuse one with this email) and make it ``role`` of ``org_name``."""
+    """Create a user and make it ``role`` of ``org_name``.
+
+    An existing e-mail is refused unless ``reset_password``: then that user gets the new
+    password (and the role in ``org_name``), and every session it had is ended.
+    """
+    from fieldpass.server.services.passwords import PasswordRefused, check_password
+
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise DatabaseError("invalid", f"not an email address: {email!r}")
-    if len(password) < 8:
-        raise DatabaseError("invalid", "password must have at least 8 characters")
+    try:
+        check_password(password, email)
+    except PasswordRefused as exc:
+        raise DatabaseError("invalid", str(exc)) from None
     if role not in ("owner", "admin", "viewer"):
         raise DatabaseError("invalid", f"unknown role {role!r}")
     now = clock()
@@ -263,6 +272,12 @@ def create_admin(
         user_id = conn.execute(
             sa.select(schema.users.c.id).where(schema.users.c.email == email)
         ).scalar_one_or_none()
+        if user_id is not None and not reset_password:
+            raise DatabaseError(
+                "exists",
+                f"an admin with the e-mail {email} already exists"
+                " (give --reset-password to set a new password for it)",
+            )
         if user_id is None:
             user_id = new_uuid()
             conn.execute(
@@ -275,6 +290,9 @@ def create_admin(
                 sa.update(schema.users)
                 .where(schema.users.c.id == user_id)
                 .values(password_hash=password_hash)
+            )
+            conn.execute(
+                sa.delete(schema.admin_tokens).where(schema.admin_tokens.c.user_id == user_id)
             )
         member = conn.execute(
             sa.select(schema.memberships.c.id).where(
@@ -292,7 +310,7 @@ def create_admin(
             sa.insert(schema.audit_log).values(
                 organization_id=org_id,
                 actor="system",
-                action="admin.create",
+                action="admin.reset_password" if reset_password else "admin.create",
                 subject=email,
                 details=json.dumps({"role": role}),
                 at=now,

@@ -19,6 +19,7 @@ class ApiError(Exception):
         expected_seq: int | None = None,
         seq: int | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -27,6 +28,7 @@ class ApiError(Exception):
         self.expected_seq = expected_seq
         self.seq = seq
         self.extra = extra or {}
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
     def body(self) -> dict[str, Any]:
         return {

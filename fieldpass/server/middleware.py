@@ -8,20 +8,37 @@ Each resource declares ``auth`` ("none" | "device" | "admin" | "integration") an
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any
 
 import falcon
 import sqlalchemy as sa
 
+from fieldpass.server.body_deadline import BodyDeadlines
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.errors import ApiError
 from fieldpass.server.services import auth, enrollment, integration_tokens
 from fieldpass.sync import answers
 
 
+def client_address(req: falcon.Request, trusted_proxies: frozenset[str]) -> str:
+    """The client's address: the peer's, or, when the peer is a trusted reverse proxy
+    (the packaged nginx sets X-Forwarded-For to the address it saw), that header's last
+    entry. A client cannot choose its address by sending the header itself."""
+    peer = req.remote_addr or ""
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = (req.get_header("X-Forwarded-For") or "").rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(forwarded))
+    except ValueError:
+        return peer
+
+
 class RequestContext:
-    """Gives each request an id (echoed as X-Request-Id) and its server receive time."""
+    """Gives each request an id (echoed as X-Request-Id), its server receive time and the
+    client's address."""
 
     def __init__(self, config: ServerConfig) -> None:
         self._config = config
@@ -32,14 +49,19 @@ class RequestContext:
         if req.context.request_id is None:
             req.context.request_id = uuid.uuid4().hex[:16]
         req.context.received_at = self._config.clock()
+        req.context.source = client_address(req, self._config.trusted_proxies)
         resp.set_header("X-Request-Id", req.context.request_id)
 
 
 class BodyLimit:
-    """Refuses bodies over the route's limit before anything reads them."""
+    """Refuses bodies over the route's limit before anything reads them, and gives body
+    reads their deadline (``fieldpass.server.body_deadline``)."""
 
     def __init__(self, config: ServerConfig) -> None:
         self._config = config
+        self._deadlines = BodyDeadlines(
+            grace_s=config.body_grace_ms / 1000, min_rate=config.body_min_rate
+        )
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
@@ -47,6 +69,7 @@ class BodyLimit:
         large = resource is not None and getattr(resource, "large_body", False)
         limit = self._config.max_import_bytes if large else self._config.max_body_bytes
         req.context.body_limit = limit
+        req.context.body_deadlines = self._deadlines
         if req.content_length is not None and req.content_length > limit:
             raise ApiError("too_large", f"request body is larger than {limit} bytes")
 
@@ -86,7 +109,11 @@ class Authentication:
             req.context.org_id = integration.organization_id
             return
         identity = auth.admin_for_token(self._engine, token, now=self._config.clock())
-        if identity.role == "viewer" and req.method not in ("GET", "HEAD"):
+        if (
+            identity.role == "viewer"
+            and req.method not in ("GET", "HEAD")
+            and not getattr(resource, "viewer_may_post", False)
+        ):
             raise ApiError("forbidden", "viewers cannot change anything")
         req.context.admin = identity
         req.context.org_id = identity.organization_id

@@ -69,6 +69,22 @@ admin_tokens = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("expires_at", Ms, nullable=False),
+    # What admins see and revoke a session by (never the token or its hash).
+    sa.Column("session_id", sa.String(36), unique=True),
+    sa.Column("last_used_at", Ms),
+    sa.Column("source", sa.String(64)),  # the client address that logged in
+)
+
+#: Failed admin logins per account ("account:<email>") and per client address
+#: ("source:<address>"), for the rate limit and progressive lockout
+#: (``fieldpass.server.services.login_throttle``); in the database so every worker sees it.
+login_throttles = sa.Table(
+    "login_throttles",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", Ms, nullable=False),
+    sa.Column("locked_until", Ms),
 )
 
 server_meta = sa.Table(

@@ -51,8 +51,15 @@ def serve(
     workers: int = 2,
     threads: int = 4,
     config: ServerConfig | None = None,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> None:
-    """Run gunicorn; the config (with the key the caller loaded once) goes to every worker."""
+    """Run gunicorn; the config (with the key the caller loaded once) goes to every worker.
+
+    With ``certfile`` and ``keyfile`` gunicorn speaks TLS itself (HTTPS on ``bind``); the
+    packaged nginx (packaging/nginx) is the recommended front for real deployments.
+    """
     options = {
         "bind": bind,
         "workers": workers,
@@ -60,7 +67,11 @@ def serve(
         "worker_class": "gthread" if threads > 1 else "sync",
         "accesslog": "-",
         "errorlog": "-",
+        # validation numbers, search terms and tokens never reach the access log
+        "logger_class": "fieldpass.server.access_log.RedactingLogger",
         "timeout": 60,
+        "certfile": certfile,
+        "keyfile": keyfile,
     }
     config = config or ServerConfig()
     FieldpassGunicorn(lambda: make_application(db_url, config), options).run()

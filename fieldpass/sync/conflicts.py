@@ -17,3 +17,10 @@ class ConflictKind(StrEnum):
     #: a petrol sale the server could not match fully (PIN unknown or cancelled, seats not
     #: held by the kiosk, barcode already taken); the sale and its other tickets are kept
     PETROL_SALE_PROBLEM = "petrol_sale_problem"
+    #: an event naming an event, gate or raffle its device is not assigned to (another
+    #: organization's, or another event of the same one); kept in the chain, never applied
+    WRONG_ASSIGNMENT = "wrong_assignment"
+    #: a scan that admitted a signed ticket the server could not verify (no signed code, a
+    #: code the event's ticket key did not sign, or one naming another ticket); kept in the
+    #: chain, not applied: the server never creates a ticket from a device's word
+    UNVERIFIED_TICKET = "unverified_ticket"

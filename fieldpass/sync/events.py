@@ -10,6 +10,7 @@ covers every earlier event through the chain.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,21 +21,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from fieldpass.sync import signing
+from fieldpass.sync.bounds import EpochMs, Int64
 
 GENESIS_HASH = "0" * 64
 
 #: Bounds every server and device enforce on a single event.
 MAX_PAYLOAD_BYTES = 16_384
 MAX_KIND_LENGTH = 40
+MAX_SIGNATURE_LENGTH = 128  # an Ed25519 signature is 86 base64url characters
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One signed outbox event as it travels on the wire."""
 
     device_id: str
-    seq: int
+    seq: Int64  # 1, 2, 3... (``check_event_shape`` refuses seq <= 0 as invalid_event)
     kind: str
-    device_time: int  # device clock, epoch ms
+    device_time: EpochMs  # device clock
     payload: dict[str, Any]
     prev_hash: str
     hash: str
@@ -109,11 +113,15 @@ def check_event_shape(event: Event) -> None:
     if event.seq < 1:
         raise ChainError("invalid_event", event.seq, "seq starts at 1")
     if not event.kind or len(event.kind) > MAX_KIND_LENGTH:
-        raise ChainError("invalid_event", event.seq, "kind is empty or too long")
+        raise ChainError(
+            "invalid_event", event.seq, f"kind is empty or longer than {MAX_KIND_LENGTH} characters"
+        )
     if len(_canonical.encode(event.payload)) > MAX_PAYLOAD_BYTES:
         raise ChainError("invalid_event", event.seq, "payload too large")
-    if len(event.prev_hash) != 64 or len(event.hash) != 64:
-        raise ChainError("invalid_event", event.seq, "hashes are 64 hex characters")
+    if not _HEX_HASH.fullmatch(event.prev_hash) or not _HEX_HASH.fullmatch(event.hash):
+        raise ChainError("invalid_event", event.seq, "hashes are 64 lowercase hex characters")
+    if not 0 < len(event.signature) <= MAX_SIGNATURE_LENGTH or not event.signature.isascii():
+        raise ChainError("invalid_event", event.seq, "signature is empty, too long or not ASCII")
 
 
 def verify_chain(

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from fieldpass.sync.bounds import Count, EpochMs, Int32
 from fieldpass.sync.events import Event
 
 Role = Literal["gate", "rsu", "petrol"]
@@ -60,6 +61,7 @@ PROBLEM_STATUS: dict[str, int] = {
     "too_large": 413,
     "upgrade_required": 426,
     "rate_limited": 429,
+    "request_timeout": 408,  # the request body did not arrive in time
     # petrol PINs and seat blocks (admin API)
     "invalid_pin": 400,
     "invalid_holder": 400,
@@ -81,8 +83,8 @@ PROBLEM_STATUS: dict[str, int] = {
 
 
 class EnrollRequest(Message):
-    protocol: int
-    schema: int
+    protocol: Int32
+    schema: Int32
     role: Role
     name: str
     public_key: str  # Ed25519 raw public key, base64url
@@ -100,8 +102,8 @@ class EnrollResponse(Message):
 class EnrollChallengeRequest(Message):
     """Ask for a one-time challenge to prove possession of the device key."""
 
-    protocol: int
-    schema: int
+    protocol: Int32
+    schema: Int32
     device_id: str
 
 
@@ -120,8 +122,8 @@ class EnrollStatusRequest(Message):
     key again; the old token stops working).
     """
 
-    protocol: int
-    schema: int
+    protocol: Int32
+    schema: Int32
     device_id: str
     challenge: str
     exchange_key: str
@@ -193,20 +195,20 @@ def certificate_bytes(certificate: DeviceCertificate) -> bytes:
 class ClockSample(Message):
     """Timestamps of the previous request/response exchange, for NTP-style offset estimation."""
 
-    t0: int  # device sent (device clock)
-    t1: int  # server received (server clock)
-    t2: int  # server replied (server clock)
-    t3: int  # device received (device clock)
+    t0: EpochMs  # device sent (device clock)
+    t1: EpochMs  # server received (server clock)
+    t2: EpochMs  # server replied (server clock)
+    t3: EpochMs  # device received (device clock)
 
 
 class PushRequest(Message):
-    protocol: int
-    schema: int
+    protocol: Int32
+    schema: Int32
     device_id: str
-    sent_at: int  # device clock
+    sent_at: EpochMs  # device clock
     events: list[Event]
     clock: ClockSample | None = None
-    unsynced: int = 0  # events still waiting on the device after this batch
+    unsynced: Count = 0  # events still waiting on the device after this batch
 
 
 class PushResponse(Message):
@@ -277,7 +279,10 @@ def decode(message_type: type[msgspec.Struct], data: bytes) -> Any:
     decoder = _decoders.get(message_type)
     if decoder is None:
         decoder = _decoders[message_type] = msgspec.json.Decoder(message_type)
-    return decoder.decode(data)
+    try:
+        return decoder.decode(data)
+    except UnicodeDecodeError as exc:  # msgspec checks UTF-8 only as it builds each str
+        raise msgspec.DecodeError(f"a JSON string is not valid UTF-8: {exc.reason}") from None
 
 
 def encode(message: Any) -> bytes:

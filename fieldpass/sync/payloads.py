@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from fieldpass.sync.codes import SIGNED_PREFIX, InvalidCode, parse_code
+from fieldpass.sync.bounds import INT32_MAX, Count, EpochMs
+from fieldpass.sync.codes import MAX_CODE_LENGTH, SIGNED_PREFIX, InvalidCode, parse_code
 from fieldpass.sync.pins import MAX_QUANTITY
 from fieldpass.sync.validation_numbers import (
     VALIDATION_LENGTH,
@@ -37,13 +38,18 @@ class ScanPayload(Payload):
         "INVALID",
     ]
     code: str  # what was read, cut to 256 characters
-    code_length: int  # length of what was read
+    code_length: Count  # length of what was read
     barcode: str | None = None  # resolved ticket barcode, when the code is well-formed
     gate_id: str | None = None
     reason: str = ""
     moved: Literal["in", "out"] | None = None  # the holder passed: in (entry) or out (exit)
     signed: bool = False  # the code was a signed ticket
-    ticket: dict[str, Any] | None = None  # signed-ticket data, for tickets not yet on the server
+    #: the whole signed-ticket code (``code`` is cut to 256 characters): the server checks
+    #: its signature against the event's ticket key before it admits or creates the ticket
+    signed_code: Annotated[str, msgspec.Meta(max_length=MAX_CODE_LENGTH)] | None = None
+    #: what devices before ``signed_code`` sent instead (the decoded ticket, unsigned): the
+    #: server ignores it and admits such a scan only for a ticket it already holds
+    ticket: dict[str, Any] | None = None
 
 
 class SessionPayload(Payload):
@@ -58,7 +64,7 @@ class DeviceClosePayload(Payload):
 
     reason: str = ""
     raffle_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)] | None = None
-    orders: Annotated[int, msgspec.Meta(ge=0)] | None = None  # RSU: orders sold in the raffle
+    orders: Count | None = None  # RSU: orders sold in the raffle
 
 
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]  # sector, row or seat
@@ -107,7 +113,7 @@ class PetrolSalePayload(Payload):
     tickets: Annotated[list[PetrolTicket], msgspec.Meta(min_length=1, max_length=MAX_QUANTITY)]
     identity_verified: bool
     payment: PetrolPayment
-    sold_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+    sold_at: EpochMs  # device time
     #: the reservation this sale completes (``petrol_reservation``), when there was one
     reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)] | None = None
     #: the identity document type the attendant checked, one per ticket in ticket order
@@ -146,8 +152,8 @@ class PetrolReservationPayload(Payload):
     pin_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
     event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
     seats: Annotated[list[PetrolSeat], msgspec.Meta(min_length=1, max_length=MAX_QUANTITY)]
-    reserved_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
-    expires_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+    reserved_at: EpochMs  # device time
+    expires_at: EpochMs  # device time
 
     def __post_init__(self) -> None:
         if self.expires_at <= self.reserved_at:
@@ -161,7 +167,7 @@ class PetrolReservationEndPayload(Payload):
     reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
     pin_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
     outcome: Literal["expired", "cancelled"]
-    ended_at: Annotated[int, msgspec.Meta(ge=0)]
+    ended_at: EpochMs
     reason: Annotated[str, msgspec.Meta(max_length=255)] = ""
 
 
@@ -173,7 +179,7 @@ class PetrolReprintPayload(Payload):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
     identity_verified: bool
     document_type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    printed_at: Annotated[int, msgspec.Meta(ge=0)]
+    printed_at: EpochMs
     operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
 
     def __post_init__(self) -> None:
@@ -194,7 +200,7 @@ class SeatBlockReleasedPayload(Payload):
 
     block_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
     seats: Annotated[list[PetrolSeat], msgspec.Meta(max_length=MAX_BLOCK_SEATS)]
-    released_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+    released_at: EpochMs  # device time
 
     def __post_init__(self) -> None:
         seats = [(s.sector, s.row, s.seat) for s in self.seats]
@@ -242,10 +248,13 @@ class RaffleSalePayload(Payload):
     order_id: Id  # generated on the RSU (uuid4)
     validation_number: ValidationNumber
     package_id: Id
-    draw_numbers: Annotated[list[int], msgspec.Meta(min_length=1, max_length=MAX_ORDER_TICKETS)]
+    draw_numbers: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)]],
+        msgspec.Meta(min_length=1, max_length=MAX_ORDER_TICKETS),
+    ]
     price_cents: Cents
     payment: RafflePayment
-    sold_at: Annotated[int, msgspec.Meta(ge=0)]  # device time, epoch ms
+    sold_at: EpochMs  # device time
     customer_name: Annotated[str, msgspec.Meta(max_length=255)] | None = None
     customer_phone: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
@@ -273,7 +282,7 @@ class RaffleVoidPayload(Payload):
     order_id: Id
     validation_number: ValidationNumber
     reason: Reason
-    voided_at: Annotated[int, msgspec.Meta(ge=0)]
+    voided_at: EpochMs
     operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
 
     def __post_init__(self) -> None:
@@ -288,7 +297,7 @@ class RaffleReprintPayload(Payload):
     order_id: Id
     validation_number: ValidationNumber
     reason: Reason
-    printed_at: Annotated[int, msgspec.Meta(ge=0)]
+    printed_at: EpochMs
     copy_number: Annotated[int, msgspec.Meta(ge=2, le=1000)]  # 2 = first reprint
     operator: Annotated[str, msgspec.Meta(max_length=100)] = ""
 

@@ -195,6 +195,46 @@ def test_a_stale_token_is_reported_as_an_expired_session(live):
     assert "not logged in or session expired" in fails("admin", "event", "list")
 
 
+def test_logout_ends_the_session_on_the_server_then_forgets_it(live):
+    login(live)
+    token = json.loads(session_file().read_text())["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{live}/v1/events", headers=headers).status_code == 200
+    assert ok("admin", "logout").stdout.strip() == "logged out"
+    assert not session_file().exists()
+    assert httpx.get(f"{live}/v1/events", headers=headers).status_code == 401
+    assert ok("admin", "logout").stdout.strip() == "not logged in"
+
+
+def test_logout_keeps_the_saved_login_when_the_server_cannot_be_reached(live):
+    login(live)
+    saved = json.loads(session_file().read_text())
+    dead = f"http://127.0.0.1:{free_port()}"
+    session_file().write_text(json.dumps({**saved, "url": dead}))
+    error = fails("admin", "logout")
+    assert "could not end the session on the server" in error
+    assert session_file().exists()
+
+
+def test_sessions_are_listed_and_one_is_revoked(live):
+    login(live)
+    first = json.loads(session_file().read_text())["token"]
+    login(live)
+    sessions = as_json("admin", "sessions", "list")
+    mine = [s for s in sessions if s["email"] == EMAIL]
+    assert len(mine) >= 2 and sum(s["current"] for s in sessions) == 1
+    assert all(first not in json.dumps(s) for s in sessions)
+    listing = ok("admin", "sessions", "list").stdout
+    assert "last used" in listing and EMAIL in listing and "127.0.0.1" in listing
+    older = [s for s in mine if not s["current"]]
+    headers = {"Authorization": f"Bearer {first}"}
+    for session in older:
+        assert ok("admin", "sessions", "revoke", session["id"]).stdout.startswith("session ")
+    assert httpx.get(f"{live}/v1/events", headers=headers).status_code == 401
+    assert "not found" in fails("admin", "sessions", "revoke", "no-such-session")
+    assert as_json("admin", "event", "list") is not None  # the current one still works
+
+
 def test_a_damaged_saved_login_is_reported_and_replaced_by_logging_in(live):
     session_file().parent.mkdir(parents=True)
     session_file().write_text("{not json")

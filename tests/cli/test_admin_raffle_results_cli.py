@@ -37,7 +37,7 @@ def device_json(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def _set_up(url: str, tmp_path, name: str) -> tuple[str, str]:
+def _set_up(url: str, tmp_path, name: str, rsu_name: str = "Stand 1") -> tuple[str, str]:
     """A raffle with two packages and two prizes, one RSU holding 1-50, seed, active."""
     raffle_id = as_json("admin", "raffle", "create", "--name", name, "--max-tickets", "200")["id"]
     for package, tickets, price in (("1 for 5", "1", "500"), ("3 for 10", "3", "1000")):
@@ -49,7 +49,7 @@ def _set_up(url: str, tmp_path, name: str) -> tuple[str, str]:
        "--fixed", "2000")  # fmt: skip
     ok("admin", "raffle", "configure", raffle_id)
     home = str(tmp_path / "rsu")
-    enrolled = device_json("enroll", "--server", url, "--role", "rsu", "--name", "Stand 1",
+    enrolled = device_json("enroll", "--server", url, "--role", "rsu", "--name", rsu_name,
                            "--home", home)  # fmt: skip
     ok("admin", "device", "approve", enrolled["code"], "--raffle", raffle_id)
     ok("admin", "raffle", "allocate", raffle_id, "--device", enrolled["device_id"],
@@ -175,3 +175,17 @@ def test_every_results_command_has_help():
         result = CliRunner().invoke(cli, ["admin", "raffle", command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage:" in result.output
+
+
+def test_report_csv_neutralises_formulas_in_device_names(admin, tmp_path):  # noqa: F811
+    """Issue 9 point 11: a device named =HYPERLINK(...) was written raw into the CSV."""
+    formula = '=HYPERLINK("http://example.invalid/x","click")'
+    raffle_id, home = _set_up(admin, tmp_path, "Formula raffle", rsu_name=formula)
+    device_json("sell", "--package", "1 for 5", "--cash", "5", "--home", home)
+    out = tmp_path / "sales.csv"
+    ok("admin", "raffle", "report", raffle_id, "sales-by-rsu", "--csv", str(out))
+    text = out.read_text(encoding="utf-8")
+    with out.open(newline="") as handle:
+        cells = [value for row in csv.reader(handle) for value in row]
+    assert "'" + formula in cells, text
+    assert formula not in [c for c in cells if not c.startswith("'")]

@@ -92,7 +92,9 @@ def test_offline_sale_reaches_the_gate_and_is_admitted_once(server, petrol):
         s["sector"]: s for s in server.admin("GET", f"/v1/events/{event_id}/sectors")["sectors"]
     }
     assert sectors["P"]["sold"] == 2
-    found = server.admin("GET", f"/v1/events/{event_id}/tickets?search={barcode}")["tickets"]
+    found = server.admin("POST", f"/v1/events/{event_id}/tickets/search", json={"search": barcode})[
+        "tickets"
+    ]
     assert [(t["barcode"], t["status"], t["holder"]) for t in found] == [
         (barcode, "VALID", "Ana Horvat")
     ]

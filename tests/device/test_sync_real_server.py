@@ -117,7 +117,7 @@ def test_enroll_pull_scan_push_against_real_server(server, tmp_path):
         status = ctx.store.status()
         assert (status.unsynced, status.accepted_seq) == (0, 3)
         tickets = server.admin(
-            "GET", f"/v1/events/{event_id}/tickets", params={"search": "TKT00001"}
+            "POST", f"/v1/events/{event_id}/tickets/search", json={"search": "TKT00001"}
         )
         ticket = next(t for t in tickets["tickets"] if t["barcode"] == "TKT00001")
         assert ticket["first_entry_at"] is not None

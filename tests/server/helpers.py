@@ -37,9 +37,15 @@ class Harness:
         self.client = client
         self.engine = engine
         self.clock = clock
+        self._admins: set[tuple[str, str]] = set()
 
     def admin(self, email: str = "admin@example.org", org: str = "Default") -> Admin:
-        create_admin(self.engine, email, "correct horse", org, hasher=CHEAP_HASHER)
+        """A session of that admin (created the first time; a new login after that)."""
+        if (email, org) not in self._admins:
+            create_admin(
+                self.engine, email, "correct horse", org, hasher=CHEAP_HASHER, reset_password=True
+            )
+            self._admins.add((email, org))
         result = self.client.simulate_post(
             "/v1/auth/login", json={"email": email, "password": "correct horse"}
         )

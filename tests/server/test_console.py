@@ -82,8 +82,8 @@ def test_console_script_calls_the_raffle_and_petrol_routes(client):
         '"/draw"',
         '"/draw/export"',
         '"/reports/"',
-        '"/v1/raffle-orders/"',
-        '"/claim"',
+        '"/v1/raffle-orders/lookup"',
+        '"/v1/raffle-orders/claim"',
         '"/reports/petrol"',
         '"/petrol-deeplink"',
         "raffle_id: id",
@@ -142,7 +142,11 @@ def test_raffle_answers_carry_every_field_the_console_reads(harness, engine, clo
     export = admin.get(base + "/draw/export")
     assert export.status_code == 200 and export.json["checksum"] == draw["checksum"]
 
-    order = ok(admin.get(f"/v1/raffle-orders/{winner['validation_number']}"))
+    order = ok(
+        admin.post(
+            "/v1/raffle-orders/lookup", json={"validation_number": winner["validation_number"]}
+        )
+    )
     _has(order, "validation_number", "validation_number_formatted", "raffle_name")
     _has(order, "raffle_state", "package", "ticket_count", "total_amount_cents")
     _has(order, "payment_status", "payment_method", "sold_at", "rsu_name", "source")
@@ -150,7 +154,11 @@ def test_raffle_answers_carry_every_field_the_console_reads(harness, engine, clo
     _has(order["tickets"][0], "draw_number", "state")
     _has(order["prizes"][0], "position", "prize_name", "prize_value_cents", "draw_number")
     _has(order["prizes"][0], "claim_status", "claimed_at")
-    claimed = ok(admin.post(f"/v1/raffle-orders/{winner['validation_number']}/claim"))
+    claimed = ok(
+        admin.post(
+            "/v1/raffle-orders/claim", json={"validation_number": winner["validation_number"]}
+        )
+    )
     assert claimed["claimed"] and "prize_value_cents" in claimed["claimed"][0]
     for kind in (
         "drawing",

@@ -185,7 +185,9 @@ def test_a_reservation_in_another_organizations_event_is_flagged_not_stored(harn
     result = kiosk.device.push([kiosk.device.event("petrol_reservation", foreign)])
     assert result.status_code == 200 and result.json["conflicts"] == 1, result.text
     assert _reservations(harness.engine) == {}
-    assert "not this organization's" in _conflicts(admin, event["id"])[0]["details"]["problems"][0]
+    [conflict] = _conflicts(admin, event["id"])
+    assert conflict["kind"] == "wrong_assignment"
+    assert "not this device's event" in conflict["details"]["problem"]
     assert other.get("/v1/conflicts").json["conflicts"] == []
 
 

@@ -182,30 +182,36 @@ def test_lookup_and_claim_by_validation_number(harness, engine, clock):
     drawn = ok(draw(setup))
     winner = drawn["winners"][0]
     typed = format_validation_number(winner["validation_number"])  # with dashes
-    looked = ok(setup.admin.get(f"/v1/raffle-orders/{typed}"))
+    looked = ok(setup.admin.post("/v1/raffle-orders/lookup", json={"validation_number": typed}))
     assert looked["validation_number"] == winner["validation_number"]
     assert winner["draw_number"] in [t["draw_number"] for t in looked["tickets"]]
     assert {t["state"] for t in looked["tickets"]} <= {"winner", "sold"}
     assert looked["prizes"][0]["claim_status"] == "unclaimed"
     clock.advance(60_000)
-    claimed = ok(setup.admin.post(f"/v1/raffle-orders/{typed}/claim"))
+    claimed = ok(setup.admin.post("/v1/raffle-orders/claim", json={"validation_number": typed}))
     assert [p["draw_number"] for p in claimed["claimed"]] == [
         p["draw_number"] for p in looked["prizes"]
     ]
     assert all(p["claim_status"] == "claimed" for p in claimed["prizes"])
     ticket_states = {t["draw_number"]: t["state"] for t in claimed["tickets"]}
     assert ticket_states[winner["draw_number"]] == "claimed"
-    again = setup.admin.post(f"/v1/raffle-orders/{typed}/claim")
+    again = setup.admin.post("/v1/raffle-orders/claim", json={"validation_number": typed})
     assert again.status_code == 409 and again.json["code"] == "already_claimed"
     winners = {w["validation_number"] for w in drawn["winners"]}
     loser = next(s for s in sales if s["validation_number"] not in winners)
-    nothing = setup.admin.post(f"/v1/raffle-orders/{loser['validation_number']}/claim")
+    nothing = setup.admin.post(
+        "/v1/raffle-orders/claim", json={"validation_number": loser["validation_number"]}
+    )
     assert nothing.status_code == 409 and nothing.json["code"] == "nothing_to_claim"
-    unknown = setup.admin.get(f"/v1/raffle-orders/{new_validation_number(9999)}")
+    unknown = setup.admin.post(
+        "/v1/raffle-orders/lookup", json={"validation_number": new_validation_number(9999)}
+    )
     assert unknown.status_code == 404
-    garbage = setup.admin.get("/v1/raffle-orders/1234-5678")
+    garbage = setup.admin.post("/v1/raffle-orders/lookup", json={"validation_number": "1234-5678"})
     assert garbage.status_code == 400 and "20 digits" in garbage.json["message"]
-    voided = setup.admin.get(f"/v1/raffle-orders/{sales[0]['validation_number']}")
+    voided = setup.admin.post(
+        "/v1/raffle-orders/lookup", json={"validation_number": sales[0]["validation_number"]}
+    )
     assert ok(voided)["payment_status"] == "refunded"
     assert {t["state"] for t in voided.json["tickets"]} == {"voided"}
 
@@ -218,7 +224,9 @@ def test_claim_after_the_deadline_is_refused(harness, engine, clock):
         conn.execute(sa.update(r).values(claim_deadline=clock() + 1000))
     clock.advance(2000)
     validation = drawn["winners"][0]["validation_number"]
-    late = setup.admin.post(f"/v1/raffle-orders/{validation}/claim")
+    late = setup.admin.post("/v1/raffle-orders/claim", json={"validation_number": validation})
     assert late.status_code == 409 and late.json["code"] == "claim_expired"
-    looked = ok(setup.admin.get(f"/v1/raffle-orders/{validation}"))
+    looked = ok(
+        setup.admin.post("/v1/raffle-orders/lookup", json={"validation_number": validation})
+    )
     assert {p["claim_status"] for p in looked["prizes"]} == {"unclaimed"}

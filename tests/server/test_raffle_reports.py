@@ -59,7 +59,7 @@ def drawn(harness, engine):
     )
     result = ok(setup.admin.post(f"/v1/raffles/{setup.raffle_id}/draw", json={"beacon": "b"}))
     winner = result["winners"][0]["validation_number"]
-    ok(setup.admin.post(f"/v1/raffle-orders/{winner}/claim"))
+    ok(setup.admin.post("/v1/raffle-orders/claim", json={"validation_number": winner}))
     return setup, result, {"void": a_data, "card": b_data}
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fieldpass.server import schema
 from fieldpass.server.db import new_epoch
 from fieldpass.server.services.ingest import Admission, replay_timeline
 
@@ -41,7 +43,7 @@ def test_double_entry_from_two_devices_is_one_conflict(harness, clock):
     assert set(conflict["devices"]) == {a.id, b.id}
     assert conflict["details"]["first"]["device_id"] == b.id
     assert conflict["details"]["second"]["device_id"] == a.id
-    ticket = admin.get(f"/v1/events/{event['id']}/tickets", params={"search": "TK-0001"})
+    ticket = admin.post(f"/v1/events/{event['id']}/tickets/search", json={"search": "TK-0001"})
     assert ticket.json["tickets"][0]["first_entry_device"] == b.id
     # re-pushing changes nothing; a's own admission is pulled by b and vice versa
     assert b.push([scan_b]).json["conflicts"] == 0
@@ -96,12 +98,18 @@ def test_rejected_scans_are_stored_and_counted(harness):
     assert report["per_gate"][0]["rejected"] == 1 and report["attended"] == 0
 
 
-def test_signed_ticket_unknown_to_server_is_created(harness):
+def test_signed_ticket_unknown_to_server_is_created_from_its_verified_code(harness, engine):
     admin, event, a, b = _two_gates(harness)
-    ticket = {"b": "SG-0009", "e": event["id"], "s": "VIP", "h": "Guest"}
-    scan = a.scan("SG-0009", signed=True, ticket=ticket)
-    assert a.push([scan]).status_code == 200
-    found = admin.get(f"/v1/events/{event['id']}/tickets", params={"search": "SG-0009"}).json
+    issued = admin.post(
+        f"/v1/events/{event['id']}/tickets/signed",
+        json={"barcode": "SG-0009", "sector": "VIP", "holder": "Guest"},
+    )
+    code = issued.json["code"]
+    with engine.begin() as conn:  # restored from a backup taken before the ticket was issued
+        conn.execute(sa.delete(schema.tickets).where(schema.tickets.c.barcode == "SG-0009"))
+    scan = a.scan("SG-0009", signed=True, signed_code=code, code=code[:256])
+    assert a.push([scan]).json["conflicts"] == 0
+    found = admin.post(f"/v1/events/{event['id']}/tickets/search", json={"search": "SG-0009"}).json
     assert found["tickets"][0]["sector"] == "VIP"
     assert found["tickets"][0]["first_entry_device"] == a.id
     pulled, _ = b.pull_all()

@@ -1,4 +1,6 @@
-"""POST /v1/auth/login: email + password -> admin bearer token."""
+"""Admin sessions: POST /v1/auth/login (email + password -> bearer token), POST
+/v1/auth/logout (ends the caller's session on the server), GET /v1/auth/sessions and
+POST /v1/auth/sessions/{session_id}/revoke (the organization's sessions)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class LoginResource(Resource):
     auth = "none"
+    bodies = {"POST": LoginRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = decode_body(req, LoginRequest)
@@ -28,5 +31,29 @@ class LoginResource(Resource):
                 body.password,
                 now=req.context.received_at,
                 ttl_ms=self.config.admin_token_ttl_ms,
+                source=req.context.source,
+            ),
+        )
+
+
+class LogoutResource(Resource):
+    viewer_may_post = True  # ending one's own session changes nothing else
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, auth.logout(self.engine, req.context.admin, now=req.context.received_at))
+
+
+class SessionsResource(Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        sessions = auth.list_sessions(self.engine, req.context.admin, now=req.context.received_at)
+        send(resp, {"sessions": sessions})
+
+
+class SessionRevokeResource(Resource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, session_id: str) -> None:
+        send(
+            resp,
+            auth.revoke_session(
+                self.engine, req.context.admin, session_id, now=req.context.received_at
             ),
         )

@@ -8,6 +8,7 @@ import falcon
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fieldpass.server.body_deadline import READ_ERRORS
 from fieldpass.server.config import ServerConfig
 from fieldpass.server.errors import ApiError
 from fieldpass.sync.messages import decode
@@ -16,12 +17,30 @@ _encoder = msgspec.json.Encoder()
 
 
 def read_body(req: falcon.Request) -> bytes:
-    """The body, refusing more than the route's limit even without a Content-Length."""
+    """The body, refusing more than the route's limit even without a Content-Length, and
+    a body that does not arrive before its deadline (408: see ``body_deadline``)."""
     limit = getattr(req.context, "body_limit", 0) or 0
     # Without a Content-Length (a chunked upload) Falcon's bounded stream reads nothing;
     # gunicorn decodes chunked bodies on the raw stream, which the limit still caps.
     stream = req.bounded_stream if req.content_length is not None else req.stream
-    data = stream.read(limit + 1)
+    deadlines = getattr(req.context, "body_deadlines", None)
+    sock = req.env.get("gunicorn.socket")
+    if deadlines is None or sock is None:  # not served by gunicorn (tests, other servers)
+        data = stream.read(limit + 1)
+    else:
+        announced = req.content_length
+        with deadlines.watch(sock, limit if announced is None else announced) as expired:
+            try:
+                data = stream.read(limit + 1)
+            except READ_ERRORS:
+                data = None
+        if expired() and (data is None or announced is None or len(data) < announced):
+            seconds = deadlines.seconds_for(limit if announced is None else announced)
+            raise ApiError(
+                "request_timeout", f"the request body did not arrive within {seconds:.0f} s"
+            )
+        if data is None:
+            raise ApiError("invalid", "the request body ended before it was complete")
     if len(data) > limit:
         raise ApiError("too_large", f"request body is larger than {limit} bytes")
     req.context.request_body = data  # what a signed answer is bound to (AnswerSigner)
@@ -45,6 +64,13 @@ def send(resp: falcon.Response, body: Any, status: int = 200) -> None:
     resp.status = falcon.code_to_http_status(status)
     resp.content_type = falcon.MEDIA_JSON
     resp.data = body if isinstance(body, bytes) else _encoder.encode(body)
+
+
+def row_id(text: str, what: str) -> int:
+    """A serial row id from a path segment: 400 (not a 404 or a database error) otherwise."""
+    if not text.isascii() or not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise ApiError("invalid", f"{what} must be a positive integer below 10^18")
+    return int(text)
 
 
 def int_param(req: falcon.Request, name: str, default: int) -> int:
@@ -73,16 +99,3 @@ def require_signing_key(config: ServerConfig) -> Ed25519PrivateKey:
             "key_missing", "the server has no key file: run `fieldpass server init` and restart"
         )
     return config.signing_key
-
-
-def client_address(req: falcon.Request, config: ServerConfig) -> str:
-    """The client's address: the peer, or what a trusted proxy (``config.trusted_proxies``)
-    says it forwarded for; a client cannot choose its own by sending the header."""
-    peer = req.remote_addr or "unknown"
-    if peer not in config.trusted_proxies:
-        return peer
-    forwarded = [hop.strip() for hop in (req.get_header("X-Forwarded-For") or "").split(",")]
-    for hop in reversed(forwarded):
-        if hop and hop not in config.trusted_proxies:
-            return hop[:64]
-    return peer

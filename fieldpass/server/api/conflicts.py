@@ -6,11 +6,13 @@ from __future__ import annotations
 import falcon
 
 from fieldpass.server.api.base import Resource
-from fieldpass.server.api.common import decode_body, send
+from fieldpass.server.api.common import decode_body, row_id, send
 from fieldpass.server.services import conflicts, petrol_events
 
 
 class ConflictsResource(Resource):
+    query = {"GET": {"event_id": str}}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         found = conflicts.list_conflicts(
             self.engine, req.context.org_id, req.get_param("event_id") or None
@@ -19,14 +21,17 @@ class ConflictsResource(Resource):
 
 
 class ConflictResolveResource(Resource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, conflict_id: int) -> None:
+    bodies = {"POST": conflicts.ResolveRequest}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, conflict_id: str) -> None:
+        number = row_id(conflict_id, "conflict id")
         body = decode_body(req, conflicts.ResolveRequest)
         if body.refund_sale_id is not None:
             settled = petrol_events.resolve_with_refund(
                 self.engine,
                 req.context.org_id,
                 req.context.admin.user_id,
-                conflict_id,
+                number,
                 body.refund_sale_id,
                 body.resolution,
                 now=req.context.received_at,
@@ -39,7 +44,7 @@ class ConflictResolveResource(Resource):
                 self.engine,
                 req.context.org_id,
                 req.context.admin.user_id,
-                conflict_id,
+                number,
                 body,
                 now=req.context.received_at,
             ),

@@ -22,6 +22,8 @@ class PendingLookup(msgspec.Struct, forbid_unknown_fields=True):
 class PendingDeviceResource(Resource):
     """POST (the code stays out of URLs and logs): the pending device with that exact code."""
 
+    bodies = {"POST": PendingLookup}
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = decode_body(req, PendingLookup)
         send(
@@ -36,6 +38,8 @@ class PendingDeviceResource(Resource):
 
 
 class DeviceApproveResource(Resource):
+    bodies = {"POST": enrollment.ApproveRequest}
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = decode_body(req, enrollment.ApproveRequest)
         send(

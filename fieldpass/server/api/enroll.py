@@ -9,13 +9,14 @@ from __future__ import annotations
 import falcon
 
 from fieldpass.server.api.base import Resource
-from fieldpass.server.api.common import client_address, decode_body, require_signing_key, send
+from fieldpass.server.api.common import decode_body, require_signing_key, send
 from fieldpass.server.services import enrollment
 from fieldpass.sync.messages import EnrollChallengeRequest, EnrollRequest, EnrollStatusRequest
 
 
 class EnrollResource(Resource):
     auth = "none"
+    bodies = {"POST": EnrollRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, EnrollRequest)
@@ -24,7 +25,7 @@ class EnrollResource(Resource):
             request,
             now=req.context.received_at,
             new_id=self.config.new_id,
-            source=client_address(req, self.config),
+            source=req.context.source,
             signing_key=require_signing_key(self.config),
             per_source_per_hour=self.config.enroll_per_source_per_hour,
             pending_ttl_ms=self.config.enroll_pending_ttl_ms,
@@ -34,6 +35,7 @@ class EnrollResource(Resource):
 
 class EnrollChallengeResource(Resource):
     auth = "none"
+    bodies = {"POST": EnrollChallengeRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, EnrollChallengeRequest)
@@ -48,6 +50,7 @@ class EnrollChallengeResource(Resource):
 
 class EnrollStatusResource(Resource):
     auth = "none"
+    bodies = {"POST": EnrollStatusRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, EnrollStatusRequest)

@@ -10,6 +10,8 @@ from fieldpass.server.services import events, layouts
 
 
 class EventsResource(Resource):
+    bodies = {"POST": events.EventCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         send(resp, {"events": events.list_events(self.engine, req.context.org_id)})
 
@@ -49,6 +51,8 @@ class EventResource(Resource):
 
 
 class GatesResource(Resource):
+    bodies = {"POST": events.GateCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         send(resp, {"gates": events.list_gates(self.engine, req.context.org_id, event_id)})
 

@@ -12,6 +12,9 @@ from fieldpass.server.services import deeplinks, integration_tokens, pins
 
 
 class PinsResource(Resource):
+    bodies = {"POST": pins.PinCreate}
+    query = {"GET": {"status": str, "limit": int}}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         found = pins.list_pins(
             self.engine,
@@ -43,6 +46,7 @@ class PinsResource(Resource):
 
 class PinImportResource(Resource):
     large_body = True
+    bodies = {"POST": "text/csv"}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         result = pins.import_pins(
@@ -60,6 +64,9 @@ class PinImportResource(Resource):
 
 
 class PinCancelResource(Resource):
+    bodies = {"POST": pins.PinCancel}
+    optional_bodies = frozenset({"POST"})
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, pin: str) -> None:
         body = decode_body(req, pins.PinCancel) if req.content_length else pins.PinCancel()
         send(
@@ -95,6 +102,8 @@ class DeeplinkResource(Resource):
 
 
 class IntegrationTokensResource(Resource):
+    bodies = {"POST": integration_tokens.TokenCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         found = integration_tokens.list_tokens(self.engine, req.context.org_id)
         send(resp, {"tokens": found})
@@ -132,6 +141,7 @@ class IntegrationPinsResource(Resource):
     """POST /v1/integration/pins: the app backend creates a PIN (same rules as admins)."""
 
     auth = "integration"
+    bodies = {"POST": IntegrationPinCreate}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = decode_body(req, IntegrationPinCreate)

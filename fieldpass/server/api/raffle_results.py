@@ -7,7 +7,7 @@ import falcon
 import msgspec
 
 from fieldpass.server.api.base import Resource
-from fieldpass.server.api.common import read_body, send
+from fieldpass.server.api.common import decode_body, read_body, send
 from fieldpass.server.errors import ApiError
 from fieldpass.server.services import raffle_draw, raffle_reconcile, raffle_reports
 from fieldpass.sync.messages import decode
@@ -19,6 +19,13 @@ class ConfirmBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class DrawBody(msgspec.Struct, forbid_unknown_fields=True):
     beacon: str | None = None
+
+
+class OrderRef(msgspec.Struct, forbid_unknown_fields=True):
+    """A raffle order by its validation number: in the body, never the URL (URLs are
+    logged, and the number is what claims the prize)."""
+
+    validation_number: str
 
 
 def _optional_body(req: falcon.Request, message_type: type):
@@ -49,6 +56,9 @@ class ReconciliationResource(Resource):
 
 
 class ConfirmResource(Resource):
+    bodies = {"POST": ConfirmBody}
+    optional_bodies = frozenset({"POST"})
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, raffle_id: str) -> None:
         body = _optional_body(req, ConfirmBody)
         send(
@@ -65,6 +75,9 @@ class ConfirmResource(Resource):
 
 
 class DrawResource(Resource):
+    bodies = {"POST": DrawBody}
+    optional_bodies = frozenset({"POST"})
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, raffle_id: str) -> None:
         send(resp, raffle_draw.get_draw(self.engine, req.context.org_id, raffle_id))
 
@@ -95,13 +108,23 @@ class RaffleReportResource(Resource):
         send(resp, raffle_reports.report(self.engine, req.context.org_id, raffle_id, kind))
 
 
-class RaffleOrderResource(Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, validation: str) -> None:
+class RaffleOrderLookupResource(Resource):
+    """POST /v1/raffle-orders/lookup ``{validation_number}``: the order and its prizes."""
+
+    bodies = {"POST": OrderRef}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        validation = decode_body(req, OrderRef).validation_number
         send(resp, raffle_draw.lookup(self.engine, req.context.org_id, validation))
 
 
 class RaffleOrderClaimResource(Resource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, validation: str) -> None:
+    """POST /v1/raffle-orders/claim ``{validation_number}``: claim its prize(s)."""
+
+    bodies = {"POST": OrderRef}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        validation = decode_body(req, OrderRef).validation_number
         send(
             resp,
             raffle_draw.claim(

@@ -11,6 +11,8 @@ from fieldpass.server.services import raffle_allocations, raffles
 
 
 class RafflesResource(Resource):
+    bodies = {"POST": raffles.RaffleCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         send(resp, {"raffles": raffles.list_raffles(self.engine, req.context.org_id)})
 
@@ -33,6 +35,8 @@ class RaffleResource(Resource):
 
 
 class RafflePackagesResource(Resource):
+    bodies = {"POST": raffles.PackageCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, raffle_id: str) -> None:
         packages = raffles.list_packages(self.engine, req.context.org_id, raffle_id)
         send(resp, {"packages": packages})
@@ -52,6 +56,8 @@ class RafflePackagesResource(Resource):
 
 
 class RafflePrizesResource(Resource):
+    bodies = {"POST": raffles.PrizeCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, raffle_id: str) -> None:
         send(resp, {"prizes": raffles.list_prizes(self.engine, req.context.org_id, raffle_id)})
 
@@ -70,6 +76,8 @@ class RafflePrizesResource(Resource):
 
 
 class RaffleAllocationsResource(Resource):
+    bodies = {"POST": raffle_allocations.AllocationCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, raffle_id: str) -> None:
         allocations = raffle_allocations.list_allocations(
             self.engine, req.context.org_id, raffle_id
@@ -170,6 +178,8 @@ class RaffleCloseResource(_Transition):
 
 
 class RaffleSuspendResource(_Transition):
+    bodies = {"POST": raffles.ReasonBody}
+
     def act(self, req: falcon.Request, raffle_id: str) -> dict:
         body = decode_body(req, raffles.ReasonBody)
         return raffles.suspend(
@@ -194,6 +204,8 @@ class RaffleResumeResource(_Transition):
 
 
 class RaffleCancelResource(_Transition):
+    bodies = {"POST": raffles.ReasonBody}
+
     def act(self, req: falcon.Request, raffle_id: str) -> dict:
         body = decode_body(req, raffles.ReasonBody)
         return raffles.cancel(

@@ -10,6 +10,8 @@ from fieldpass.server.services import seats
 
 
 class SectorsResource(Resource):
+    bodies = {"POST": seats.SectorCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         send(resp, {"sectors": seats.list_sectors(self.engine, req.context.org_id, event_id)})
 
@@ -28,6 +30,8 @@ class SectorsResource(Resource):
 
 
 class SeatBlocksResource(Resource):
+    bodies = {"POST": seats.BlockCreate}
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         send(resp, {"blocks": seats.list_blocks(self.engine, req.context.org_id, event_id)})
 
@@ -46,6 +50,9 @@ class SeatBlocksResource(Resource):
 
 
 class SeatBlockReturnResource(Resource):
+    bodies = {"POST": seats.BlockReturn}
+    optional_bodies = frozenset({"POST"})
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, block_id: str) -> None:
         """No body: ask the kiosk to release the block; ``{force, reason}``: free it now."""
         body = seats.BlockReturn()

@@ -15,6 +15,7 @@ from fieldpass.sync.versions import PROTOCOL_VERSION
 
 class PushResource(Resource):
     auth = "device"
+    bodies = {"POST": PushRequest}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = decode_body(req, PushRequest)
@@ -30,6 +31,7 @@ class PushResource(Resource):
 
 class PullResource(Resource):
     auth = "device"
+    query = {"GET": {"cursor": str, "limit": int, "protocol": int, "schema": int}}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         protocol = int_param(req, "protocol", PROTOCOL_VERSION)
@@ -47,6 +49,7 @@ class PullResource(Resource):
 
 class OwnEventsResource(Resource):
     auth = "device"
+    query = {"GET": {"after": int, "limit": int, "protocol": int}}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         protocol = int_param(req, "protocol", PROTOCOL_VERSION)

@@ -576,7 +576,7 @@ async function showDraw(raffle) {
 
 async function lookup(validation) {
   $("lookup-form").elements.validation.value = groups(validation);
-  try { showOrder(await api("GET", "/v1/raffle-orders/" + encodeURIComponent(validation))); say(""); }
+  try { showOrder(await api("POST", "/v1/raffle-orders/lookup", { validation_number: validation })); say(""); }
   catch (e) { $("lookup-result").hidden = true; if (e.message !== "unauthorized") say(e.message, true); }
 }
 
@@ -741,7 +741,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const order = state.lookup;
     if (!order || !confirm("Pay out the prize(s) of " + order.validation_number_formatted + "?")) return;
     try {
-      const result = await api("POST", "/v1/raffle-orders/" + encodeURIComponent(order.validation_number) + "/claim");
+      const result = await api("POST", "/v1/raffle-orders/claim", { validation_number: order.validation_number });
       showOrder(result);
       const value = (result.claimed || []).reduce((sum, p) => sum + p.prize_value_cents, 0);
       say("Claimed " + (result.claimed || []).length + " prize(s) worth " + money(value) + ".");

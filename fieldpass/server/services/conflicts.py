@@ -12,6 +12,7 @@ from fieldpass.server import schema
 from fieldpass.server.db import is_postgres, reading
 from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services.common import audit, clean_text, loads
+from fieldpass.sync.bounds import RowId
 from fieldpass.sync.clock import to_iso
 
 
@@ -64,7 +65,7 @@ class ResolveRequest(msgspec.Struct, forbid_unknown_fields=True):
     resolution: str
     #: settle a pin_redeemed_twice conflict by refunding this petrol sale (its tickets are
     #: revoked as REFUNDED): ``petrol_events.resolve_with_refund``
-    refund_sale_id: int | None = None
+    refund_sale_id: RowId | None = None
 
 
 def resolve(

@@ -15,12 +15,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError
 from fieldpass.server.services import changes, conflicts, petrol_events, raffle_ingest
+from fieldpass.server.services.assignment import assignment_problem, wrong_assignment_row
 from fieldpass.server.services.common import audit, dumps, insert_rows
 from fieldpass.server.services.enrollment import check_protocol
 from fieldpass.server.services.tickets import ticket_change
@@ -34,9 +34,15 @@ from fieldpass.sync.checkin import (
     decide,
 )
 from fieldpass.sync.clock import Clock, estimate_offset, to_iso
-from fieldpass.sync.codes import SignedTicket
+from fieldpass.sync.codes import InvalidCode, SignedTicket, parse_code
 from fieldpass.sync.conflicts import ConflictKind
-from fieldpass.sync.events import GENESIS_HASH, ChainError, Event, verify_chain
+from fieldpass.sync.events import (
+    GENESIS_HASH,
+    ChainError,
+    Event,
+    check_event_shape,
+    verify_chain,
+)
 from fieldpass.sync.messages import MAX_PUSH_EVENTS, PushRequest, PushResponse
 from fieldpass.sync.payloads import (
     PayloadError,
@@ -122,6 +128,12 @@ def push(
         if index and event.seq != events[index - 1].seq + 1:
             raise ApiError("invalid", "events must have consecutive seqs", seq=event.seq)
     for event in events:
+        # Shape first: seq <= 0 or a 41-character kind is a malformed event (400, nothing
+        # stored, no conflict), not a fork or an unknown kind waiting for an upgrade.
+        try:
+            check_event_shape(event)
+        except ChainError as exc:
+            raise ApiError(exc.code, exc.message, seq=exc.seq) from None
         if event.kind not in EVENT_KINDS:
             raise ApiError(
                 "upgrade_required",
@@ -277,16 +289,33 @@ def _store_and_apply(
     offset: int,
     received_at: int,
 ) -> int:
-    """Store the new events and their effects; returns how many conflicts were raised."""
+    """Store the new events and their effects; returns how many conflicts were raised.
+
+    Every new event is stored; one that names an event, gate or raffle outside the
+    device's assignment is not applied and raises a ``wrong_assignment`` conflict.
+    """
     org_id = device.organization_id
     _insert_ingested(conn, new, offset, received_at)
+    refused = []
+    kept_events, kept_payloads = [], []
+    for event, payload in zip(new, payloads, strict=True):
+        problem = assignment_problem(device, payload)
+        if problem is None:
+            kept_events.append(event)
+            kept_payloads.append(payload)
+        else:
+            refused.append(wrong_assignment_row(device, event, problem, received_at))
+    new, payloads = kept_events, kept_payloads
     scans = [(e, p) for e, p in zip(new, payloads, strict=True) if isinstance(p, ScanPayload)]
     petrol_items = [
         (e, p) for e, p in zip(new, payloads, strict=True) if petrol_events.is_petrol_event(p)
     ]
-    raised = 0
+    raised = conflicts.record(conn, refused)
     if petrol_items:
-        raised, sale_changes = petrol_events.apply(conn, device, petrol_items, offset, received_at)
+        petrol_raised, sale_changes = petrol_events.apply(
+            conn, device, petrol_items, offset, received_at
+        )
+        raised += petrol_raised
         changes.emit(conn, org_id, sale_changes, received_at)
     raffle_items = [
         (e, p) for e, p in zip(new, payloads, strict=True) if raffle_ingest.is_raffle_event(p)
@@ -389,27 +418,32 @@ def _apply_scans(
     offset: int,
     received_at: int,
 ) -> int:
+    """Record the scans (all of the device's own event: see ``assignment``) and their
+    admissions; a signed ticket is admitted or created only from a code that verifies."""
     org_id = device.organization_id
-    event_ids = {p.event_id for _, p in scans}
-    own_events = set(
-        conn.execute(
-            sa.select(schema.events.c.id).where(
-                schema.events.c.organization_id == org_id, schema.events.c.id.in_(event_ids)
-            )
-        ).scalars()
-    )
+    e = schema.events
+    event_row = conn.execute(
+        sa.select(e.c.id, e.c.ticket_public_key).where(
+            e.c.organization_id == org_id, e.c.id == device.event_id
+        )
+    ).first()
+    if event_row is None:  # an approved gate always has its event; nothing to record into
+        return 0
     gate_names = dict(
         conn.execute(
             sa.select(schema.gates.c.id, schema.gates.c.name).where(
-                schema.gates.c.event_id.in_(own_events)
+                schema.gates.c.event_id == event_row.id
             )
         ).all()
     )
+    verified, unverified = _check_signed_scans(conn, event_row, scans)
     scan_rows = []
     admission_rows = []
     new_changes: list[changes.NewChange] = []
     signed_tickets: dict[tuple[str, str], SignedTicket] = {}
     for event, payload in scans:
+        if event.seq in unverified:
+            continue
         gate_id = payload.gate_id or device.gate_id
         corrected = event.device_time + offset
         scan_rows.append(
@@ -428,12 +462,10 @@ def _apply_scans(
                 "received_at": received_at,
             }
         )
-        if payload.moved is None or not payload.barcode or payload.event_id not in own_events:
+        if payload.moved is None or not payload.barcode:
             continue
-        if payload.signed and payload.ticket is not None:
-            signed = _signed_ticket(payload)
-            if signed is not None:
-                signed_tickets[(payload.event_id, payload.barcode)] = signed
+        if event.seq in verified:
+            signed_tickets[(payload.event_id, payload.barcode)] = verified[event.seq]
         admission_rows.append(
             {
                 "device_id": device.id,
@@ -465,29 +497,94 @@ def _apply_scans(
             )
         )
     insert_rows(conn, schema.scans, scan_rows)
-    raised = 0
+    raised = conflicts.record(
+        conn,
+        [
+            _unverified_row(device, event, payload, unverified[event.seq], received_at)
+            for event, payload in scans
+            if event.seq in unverified
+        ],
+    )
     if admission_rows:
         insert_rows(conn, schema.admissions, admission_rows)
         new_changes.extend(_create_signed_tickets(conn, signed_tickets, received_at))
-        raised = _reconcile_timelines(conn, org_id, admission_rows, received_at)
+        raised += _reconcile_timelines(conn, org_id, admission_rows, received_at)
     changes.emit(conn, org_id, new_changes, received_at)
     return raised
 
 
-def _signed_ticket(payload: ScanPayload) -> SignedTicket | None:
-    try:
-        ticket = msgspec.convert(payload.ticket, SignedTicket)
-    except msgspec.ValidationError:
-        return None
-    if ticket.b != payload.barcode or ticket.e != payload.event_id:
-        return None
-    return ticket
+def _check_signed_scans(
+    conn: sa.Connection, event_row: Any, scans: list[tuple[Event, ScanPayload]]
+) -> tuple[dict[int, SignedTicket], dict[int, str]]:
+    """Verify every signed-ticket scan against the event's ticket key.
+
+    Returns (seq -> verified ticket, seq -> why the scan is refused). A scan from a device
+    older than ``signed_code`` carries no code: it stands as a plain scan when the server
+    already holds its ticket (nothing is created from it) and is refused otherwise.
+    """
+    verified: dict[int, SignedTicket] = {}
+    refused: dict[int, str] = {}
+    legacy: dict[int, str] = {}
+    keys = {event_row.id: signing.public_key_from_text(event_row.ticket_public_key)}
+    for event, payload in scans:
+        if not payload.signed:
+            continue
+        if payload.signed_code is None:
+            if payload.moved is not None and payload.barcode:
+                legacy[event.seq] = payload.barcode
+            continue
+        try:
+            parsed = parse_code(payload.signed_code, keys)
+        except InvalidCode as exc:
+            refused[event.seq] = f"signed code refused: {exc.reason}"
+            continue
+        ticket = parsed.signed
+        if ticket is None:
+            refused[event.seq] = "signed is set but the code is a plain barcode"
+        elif ticket.b != payload.barcode or ticket.e != payload.event_id:
+            refused[event.seq] = "the signed code names another ticket than the scan"
+        else:
+            verified[event.seq] = ticket
+    if legacy:
+        t = schema.tickets
+        held = set(
+            conn.execute(
+                sa.select(t.c.barcode).where(
+                    t.c.event_id == event_row.id, t.c.barcode.in_(set(legacy.values()))
+                )
+            ).scalars()
+        )
+        for seq, barcode in legacy.items():
+            if barcode not in held:
+                refused[seq] = (
+                    "no signed code to verify a ticket the server does not hold"
+                    " (device software older than the server)"
+                )
+    return verified, refused
+
+
+def _unverified_row(
+    device: Any, event: Event, payload: ScanPayload, problem: str, now: int
+) -> dict[str, Any]:
+    return {
+        "kind": ConflictKind.UNVERIFIED_TICKET.value,
+        "organization_id": device.organization_id,
+        "event_id": device.event_id,
+        "subject": (payload.barcode or payload.code)[:200],
+        "devices": dumps([device.id]),
+        "details": dumps(
+            {"device_id": device.id, "seq": event.seq, "result": payload.result, "problem": problem}
+        ),
+        "dedup_key": f"unverified_ticket:{device.id}:{event.seq}",
+        "created_at": now,
+    }
 
 
 def _create_signed_tickets(
     conn: sa.Connection, signed: dict[tuple[str, str], SignedTicket], now: int
 ) -> list[changes.NewChange]:
-    """Tickets the device admitted from a signed code the server has not seen: store them."""
+    """Tickets admitted from a verified signed code the server does not hold (issued after
+    the backup it was restored from): store them from the code's own data."""
     if not signed:
         return []
     t = schema.tickets

@@ -44,6 +44,7 @@ from fieldpass.server.services.common import audit, clean_text, dumps, insert_ro
 from fieldpass.server.services.csv_import import RowError, decode_csv, invalid_rows, read_records
 from fieldpass.server.services.events import require_event
 from fieldpass.sync import sealing
+from fieldpass.sync.bounds import Int32
 from fieldpass.sync.clock import from_iso, to_iso
 from fieldpass.sync.identity import Holder, HolderError, make_holder, parse_holder
 from fieldpass.sync.pins import (
@@ -80,7 +81,7 @@ class HolderIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PinCreate(msgspec.Struct, forbid_unknown_fields=True):
-    quantity: int
+    quantity: Int32
     holders: list[HolderIn]
     expires_at: str | None = None
     pin: str | None = None

@@ -28,6 +28,7 @@ from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services import changes
 from fieldpass.server.services.common import audit, dumps
 from fieldpass.server.services.raffles import RSU_ROLE, record_exception, require_raffle
+from fieldpass.sync.bounds import Int32
 from fieldpass.sync.clock import to_iso
 
 ALLOCATABLE = ("configured", "active")
@@ -36,8 +37,8 @@ DEALLOCATABLE = ("configured", "active", "suspended")
 
 class AllocationCreate(msgspec.Struct, forbid_unknown_fields=True):
     device_id: str
-    start: int
-    end: int
+    start: Int32
+    end: Int32
 
 
 def allocation_change(raffle_id: str, row: Any) -> changes.NewChange:

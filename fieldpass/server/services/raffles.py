@@ -34,6 +34,7 @@ from fieldpass.server.errors import ApiError, not_found
 from fieldpass.server.services import changes
 from fieldpass.server.services.common import audit, clean_text, dumps, loads, parse_time
 from fieldpass.sync import sealing
+from fieldpass.sync.bounds import Int32, Int64
 from fieldpass.sync.clock import to_iso
 from fieldpass.sync.draw import commitment_of, new_seed
 
@@ -73,30 +74,30 @@ PARAMETERS_OPEN = ("created", "configured")
 
 class RaffleCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
-    max_tickets: int
+    max_tickets: Int32
     sales_start: str | None = None
     sales_end: str | None = None
     draw_time: str | None = None
     claim_deadline: str | None = None
     licence: str | None = None
-    jackpot_seed_cents: int | None = None
+    jackpot_seed_cents: Int64 | None = None
     description: str | None = None
 
 
 class PackageCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
-    tickets: int
-    price_cents: int
-    display_order: int | None = None
+    tickets: Int32
+    price_cents: Int64
+    display_order: Int32 | None = None
     description: str | None = None
 
 
 class PrizeCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
-    position: int
-    fixed_cents: int | None = None
-    percent: str | float | int | None = None
-    winners: int = 1
+    position: Int32
+    fixed_cents: Int64 | None = None
+    percent: str | float | Int32 | None = None
+    winners: Int32 = 1
     description: str | None = None
 
 
