@@ -27,7 +27,15 @@ from fieldpass.sync.checkin import (
     decide,
 )
 from fieldpass.sync.clock import Clock, system_clock
-from fieldpass.sync.codes import InvalidCode, ParsedCode, UnknownSigner, parse_code
+from fieldpass.sync.codes import (
+    InvalidCode,
+    Issuer,
+    ParsedCode,
+    RevokedIssuer,
+    UnknownIssuer,
+    UnknownSigner,
+    parse_code,
+)
 from fieldpass.sync.payloads import ScanPayload, payload_dict
 
 MAX_RECORDED_CODE = 256
@@ -109,6 +117,7 @@ class GateService:
         self.debounce_ms = debounce_ms
         self._lock = threading.Lock()
         self._key_cache: dict[str, Ed25519PublicKey | None] = {}
+        self._issuer_cache: tuple[int, dict[int, Issuer]] | None = None
 
     # -- the hot path ----------------------------------------------------------------------
 
@@ -152,9 +161,15 @@ class GateService:
             result: ScanResult | None = None
             reason = ""
             try:
-                parsed = parse_code(code, self._ticket_keys(event))
+                parsed = parse_code(code, self._ticket_keys(event), self._issuers())
             except UnknownSigner as exc:
                 result, reason = ScanResult.WRONG_EVENT, exc.reason
+                barcode = exc.ticket.b if exc.ticket is not None else None
+            except UnknownIssuer as exc:
+                result, reason = ScanResult.UNKNOWN, exc.reason
+                barcode = exc.ticket.b if exc.ticket is not None else None
+            except RevokedIssuer as exc:
+                result, reason = ScanResult.REVOKED, exc.reason
                 barcode = exc.ticket.b if exc.ticket is not None else None
             except InvalidCode as exc:
                 result, reason = ScanResult.INVALID, exc.reason
@@ -170,8 +185,20 @@ class GateService:
                     ticket = TicketView(
                         barcode=s.b, event_id=s.e, sector=s.s, row=s.r, seat=s.n, holder=s.h
                     )
+                elif parsed.issued is not None and parsed.issuer is not None:
+                    i = parsed.issued  # sold by a certified kiosk after this gate's last sync
+                    ticket = TicketView(
+                        barcode=i.b,
+                        event_id=parsed.issuer.event_id,
+                        sector=i.s,
+                        row=i.r,
+                        seat=i.n,
+                        holder=i.h,
+                    )
                 if parsed.signed is not None:
                     ticket_from, ticket_until = parsed.signed.vf, parsed.signed.vt
+                elif parsed.issuer is not None:
+                    ticket_from, ticket_until = parsed.issuer.valid_from, parsed.issuer.valid_until
                 p = self.store.presence(barcode)
                 if p is not None:
                     presence = Presence(
@@ -196,6 +223,7 @@ class GateService:
             if result is None:  # pragma: no cover - every branch above sets it
                 result = ScanResult.INVALID
 
+            signed = parsed is not None and (parsed.signed or parsed.issued) is not None
             payload = ScanPayload(
                 event_id=event_id,
                 mode=mode.value,
@@ -206,11 +234,9 @@ class GateService:
                 gate_id=self.identity.gate_id,
                 reason=reason,
                 moved=moved,
-                signed=parsed is not None and parsed.signed is not None,
+                signed=signed,
                 # the whole code, so the server can check its signature itself
-                signed_code=(
-                    code.strip() if parsed is not None and parsed.signed is not None else None
-                ),
+                signed_code=code.strip() if signed else None,
             )
             appended = self.store.append_event(
                 conn,
@@ -303,6 +329,14 @@ class GateService:
             repeated=True,
             scanned_at=row[12],
         )
+
+    def _issuers(self) -> dict[int, Issuer]:
+        """The certified issuing devices of this event (kiosk-issued tickets), reloaded
+        whenever a pull or the LAN changed them."""
+        generation = self.store.issuers_generation
+        if self._issuer_cache is None or self._issuer_cache[0] != generation:
+            self._issuer_cache = (generation, self.store.issuers())
+        return self._issuer_cache[1]
 
     def _ticket_keys(self, event: tuple | None) -> dict[str, Ed25519PublicKey]:
         """The pulled event's ticket key (cached by its text), for signed tickets."""

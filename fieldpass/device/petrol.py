@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +28,8 @@ from fieldpass.device.identity import DeviceIdentity
 from fieldpass.device.store import Store
 from fieldpass.sync import sealing
 from fieldpass.sync.clock import Clock, system_clock
+from fieldpass.sync.issued import MAX_HOLDER_IN_CODE, encode_issued_ticket
+from fieldpass.sync.issued import IssuedTicket as SignedByDevice
 from fieldpass.sync.payloads import MAX_SALE_CENTS
 from fieldpass.sync.petrol import Seat, choose_seats, ticket_barcode
 from fieldpass.sync.pins import effective_status, is_pin
@@ -110,6 +112,13 @@ class IssuedTicket:
     price_cents: int = UNPRICED_SEAT_CENTS
     vat_percent: str = DEFAULT_VAT_PERCENT
     document_type: str = ""
+    #: what the ticket's QR carries: the kiosk-signed code that gates verify offline
+    #: (``fieldpass.sync.issued``), or the plain barcode before the kiosk is certified
+    code: str = ""
+
+    @property
+    def qr_text(self) -> str:
+        return self.code or self.barcode
 
     @property
     def vat_cents(self) -> int:
@@ -786,15 +795,18 @@ class PetrolService:
             names = [holder["full_name"] for holder in found.holders]
             kinds = documents or [""] * quantity
             tickets = [
-                IssuedTicket(
-                    ticket_barcode(),
-                    name,
-                    seat.sector,
-                    seat.row,
-                    seat.seat,
-                    seat.price_cents,
-                    seat.vat_percent,
-                    kind,
+                self._signed(
+                    IssuedTicket(
+                        ticket_barcode(),
+                        name,
+                        seat.sector,
+                        seat.row,
+                        seat.seat,
+                        seat.price_cents,
+                        seat.vat_percent,
+                        kind,
+                    ),
+                    now,
                 )
                 for name, seat, kind in zip(names, priced, kinds, strict=True)
             ]
@@ -854,7 +866,8 @@ class PetrolService:
             )
             conn.executemany(
                 'INSERT INTO petrol_tickets (barcode, seq, event_id, sector, "row", seat, holder,'
-                " document_type, price_cents, vat_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " document_type, price_cents, vat_percent, code)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         t.barcode,
@@ -867,6 +880,7 @@ class PetrolService:
                         t.document_type or None,
                         t.price_cents,
                         t.vat_percent,
+                        t.code or None,
                     )
                     for t in tickets
                 ],
@@ -890,6 +904,24 @@ class PetrolService:
             sold_at=now,
             reservation_id=None if reservation is None else reservation.id,
         )
+
+    def _signed(self, ticket: IssuedTicket, now: int) -> IssuedTicket:
+        """The ticket with this kiosk's signed code when the server has certified the
+        kiosk for the event (a gate then admits it before it hears of the sale)."""
+        issuer = self.store.issuer_of(self.identity.device_id)
+        server_now = self.store.server_time(now)
+        if issuer is None or not issuer[1] <= server_now <= issuer[2]:
+            return ticket
+        signed = SignedByDevice(
+            i=issuer[0],
+            b=ticket.barcode,
+            s=ticket.sector,
+            r=ticket.row,
+            n=ticket.seat,
+            h=ticket.holder[:MAX_HOLDER_IN_CODE],
+            t=server_now // 1000,
+        )
+        return replace(ticket, code=encode_issued_ticket(self.key, signed))
 
     # -- emergency reprint -------------------------------------------------------------------
 
@@ -918,7 +950,7 @@ class PetrolService:
         with self._lock, self.store.transaction() as conn:
             row = conn.execute(
                 'SELECT t.barcode, t.holder, t.sector, t."row", t.seat, t.price_cents,'
-                " t.vat_percent, t.document_type, s.seq, s.pin, s.event_id"
+                " t.vat_percent, t.document_type, s.seq, s.pin, s.event_id, t.code"
                 " FROM petrol_tickets t JOIN petrol_sales s ON s.seq = t.seq"
                 " WHERE t.barcode = ?",
                 (code,),
@@ -954,7 +986,9 @@ class PetrolService:
         ticket = IssuedTicket(
             barcode_, holder, sector, seat_row, seat, price, vat_percent_or_default(vat or "")
         )
-        ticket = IssuedTicket(**{**ticket.__dict__, "document_type": document or ""})
+        ticket = IssuedTicket(
+            **{**ticket.__dict__, "document_type": document or "", "code": row[11] or ""}
+        )
         return ReprintTicket(ticket, row[8], row[9], row[10] or "", appended.seq, text)
 
     # -- holder data purge -------------------------------------------------------------------

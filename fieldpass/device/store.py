@@ -26,7 +26,9 @@ from fieldpass.device.raffle_store import (
     RAFFLE_PULLED_TABLES,
     apply_raffle_run,
 )
+from fieldpass.sync import signing
 from fieldpass.sync.clock import Clock, system_clock
+from fieldpass.sync.codes import Issuer
 from fieldpass.sync.events import GENESIS_HASH, Event, build_event
 from fieldpass.sync.messages import Change
 from fieldpass.sync.payloads import PayloadError, payload_dict, validate_payload
@@ -195,6 +197,16 @@ MIGRATIONS: list[str] = [
         seats INTEGER NOT NULL
     );
     """,
+    # devices the server certified to issue tickets for the event (kiosk-issued tickets
+    # verify offline at the gate); the code a kiosk printed on each ticket it issued
+    """
+    CREATE TABLE issuers (
+        number INTEGER PRIMARY KEY, device_id TEXT NOT NULL, public_key TEXT NOT NULL,
+        event_id TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_until INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    ALTER TABLE petrol_tickets ADD COLUMN code TEXT;
+    """,
 ]
 
 #: Meta keys.
@@ -327,6 +339,7 @@ PULLED_TABLES = (
     "petrol_pins",
     "seat_blocks",
     "seats",
+    "issuers",
     *RAFFLE_PULLED_TABLES,
 )
 
@@ -459,6 +472,36 @@ def _seat_row(c: Change) -> tuple | None:
     )
 
 
+_ISSUER_UPSERT = (
+    "INSERT OR REPLACE INTO issuers (number, device_id, public_key, event_id, valid_from,"
+    " valid_until, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)"
+)
+_ISSUER_REVOKE = (
+    "INSERT INTO issuers (number, device_id, public_key, event_id, valid_from, valid_until,"
+    " revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
+    " revoked_at = excluded.revoked_at"
+)
+
+
+def _issuer_row(c: Change) -> tuple | None:
+    """An issuer certificate (upsert) or its revocation (tombstone: ``revoked_at``)."""
+    d = c.data
+    number = _int_or_none(d.get("issuer_number"))
+    if number is None or not isinstance(d.get("device_id"), str):
+        return None
+    base = (
+        number,
+        d["device_id"],
+        _text(d.get("public_key")),
+        _text(d.get("event_id")),
+        _int_or_none(d.get("valid_from")) or 0,
+        _int_or_none(d.get("valid_until")) or 0,
+    )
+    if c.op == "upsert":
+        return base
+    return (*base, _int_or_none(d.get("revoked_at")) or 0)
+
+
 class Store:
     """Domain operations over the device database; safe to share across threads."""
 
@@ -474,6 +517,8 @@ class Store:
         # waits at most for the one transaction ahead of it. Other processes still meet
         # the busy timeout.
         self._write_lock = threading.Lock()
+        #: bumped when pulled issuer certificates change (the gate reloads its cache)
+        self.issuers_generation = 0
 
     @classmethod
     def open(cls, path: Path, clock: Clock = system_clock) -> Store:
@@ -635,6 +680,8 @@ class Store:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 [(CURSOR, cursor), (EPOCH, epoch)],
             )
+        if any(c.entity == "issuer" for c in changes):
+            self.issuers_generation += 1
 
     @staticmethod
     def _apply_run(conn: sqlite3.Connection, entity: str, op: str, run: list[Change]) -> None:
@@ -667,9 +714,46 @@ class Store:
                 conn.executemany(_SEAT_UPSERT, rows)
             else:  # went back from the kiosk's block: no longer the kiosk's to sell
                 conn.executemany("DELETE FROM seats WHERE id = ?", [(c.key,) for c in run])
+        elif entity == "issuer":
+            conn.executemany(
+                _ISSUER_UPSERT if upsert else _ISSUER_REVOKE,
+                [row for c in run if (row := _issuer_row(c)) is not None],
+            )
         elif entity in RAFFLE_ENTITIES:
             apply_raffle_run(conn, entity, op, run)
         # other entities (device, admission tombstones): nothing a device keeps
+
+    def issuers(self) -> dict[int, Issuer]:
+        """The certified issuing devices this device pulled, by issuer number."""
+        found: dict[int, Issuer] = {}
+        for (
+            number,
+            device_id,
+            key,
+            event_id,
+            valid_from,
+            valid_until,
+            revoked_at,
+        ) in self.conn.execute(
+            "SELECT number, device_id, public_key, event_id, valid_from, valid_until,"
+            " revoked_at FROM issuers"
+        ):
+            try:
+                public = signing.public_key_from_text(key)
+            except (signing.EncodingError, ValueError):
+                continue
+            found[number] = Issuer(
+                number, device_id, public, event_id, valid_from, valid_until, revoked_at
+            )
+        return found
+
+    def issuer_of(self, device_id: str) -> tuple[int, int, int] | None:
+        """(issuer number, valid_from, valid_until) of ``device_id``'s live certificate."""
+        return self.conn.execute(
+            "SELECT number, valid_from, valid_until FROM issuers"
+            " WHERE device_id = ? AND revoked_at IS NULL ORDER BY number DESC LIMIT 1",
+            (device_id,),
+        ).fetchone()
 
     def reset_pulled_data(self) -> None:
         """The server's epoch changed: drop everything pulled and the cursor, keep own data.

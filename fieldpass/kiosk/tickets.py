@@ -61,7 +61,7 @@ def ticket_document(
         KeyValue("Price (VAT incl.)", format_money(price), bold=True),
         KeyValue(f"of which VAT {vat_percent}%", format_money(vat)),
         Rule(),
-        QR(ticket.barcode),
+        QR(getattr(ticket, "qr_text", ticket.barcode)),
         Text(ticket.barcode, align="center"),
         KeyValue("Sale", reference),
         bottom,

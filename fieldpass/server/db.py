@@ -28,7 +28,7 @@ from fieldpass.sync import signing
 from fieldpass.sync.clock import Clock, system_clock
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0008b"
+HEAD_REVISION = "0008f"
 _READ_ONLY = "fieldpass_read_only"
 
 

@@ -170,7 +170,18 @@ tickets = sa.Table(
     sa.Column("first_entry_device", sa.String(36)),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    # A ticket first known from a gate's scan of a kiosk-signed code (FP2): the kiosk that
+    # signed it, when (its corrected clock), and when the kiosk's sale of it arrived.
+    sa.Column("issued_by", sa.String(36)),
+    sa.Column("issued_at", Ms),
+    sa.Column("sale_arrived_at", Ms),
     sa.UniqueConstraint("event_id", "barcode"),
+)
+sa.Index(
+    "ix_tickets_awaiting_sale",
+    tickets.c.issued_by,
+    sqlite_where=tickets.c.issued_by.isnot(None) & tickets.c.sale_arrived_at.is_(None),
+    postgresql_where=tickets.c.issued_by.isnot(None) & tickets.c.sale_arrived_at.is_(None),
 )
 
 extra_barcodes = sa.Table(
@@ -216,6 +227,8 @@ devices = sa.Table(
     sa.Column("token_issued_at", Ms),
     # The address the enrollment came from (enrollments are rate-limited per source).
     sa.Column("enroll_source", sa.String(64)),
+    # A petrol kiosk certified to sign the tickets it issues (fieldpass.sync.issued).
+    sa.Column("issuer_number", sa.Integer, unique=True),
 )
 sa.Index("ix_devices_enroll_source", devices.c.enroll_source, devices.c.enrolled_at)
 

@@ -4,6 +4,9 @@ A signed ticket carries its own data and an Ed25519 signature by the event's tic
 key, so a gate accepts it even when it was issued after the gate's last sync:
 
     FP1.<base64url(JSON payload)>.<base64url(signature over the payload text)>
+
+A device-issued ticket (``FP2.``, see ``fieldpass.sync.issued``) is signed by the kiosk
+that sold it, whose key the server certified for the event.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from fieldpass.sync import signing
+from fieldpass.sync.issued import ISSUED_PREFIX, IssuedTicket, decode_issued
 
 SIGNED_PREFIX = "FP1."
 MAX_PLAIN_LENGTH = 64
@@ -39,11 +43,27 @@ class SignedTicket(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @dataclass(frozen=True)
+class Issuer:
+    """What a gate knows of a certified issuing device (from its IssuerCertificate)."""
+
+    number: int
+    device_id: str
+    public_key: Ed25519PublicKey
+    event_id: str
+    valid_from: int
+    valid_until: int
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True)
 class ParsedCode:
-    """A scanner read that is well-formed. ``signed`` is set for signed-ticket codes."""
+    """A scanner read that is well-formed. ``signed`` is set for signed-ticket codes,
+    ``issued`` (with its ``issuer``) for device-issued ones."""
 
     barcode: str
     signed: SignedTicket | None = None
+    issued: IssuedTicket | None = None
+    issuer: Issuer | None = None
 
 
 @dataclass(frozen=True)
@@ -65,11 +85,17 @@ def encode_signed_ticket(key: Ed25519PrivateKey, ticket: SignedTicket) -> str:
     return f"{SIGNED_PREFIX}{body}.{signing.sign(key, body.encode('ascii'))}"
 
 
-def parse_code(raw: str, ticket_keys: dict[str, Ed25519PublicKey] | None = None) -> ParsedCode:
+def parse_code(
+    raw: str,
+    ticket_keys: dict[str, Ed25519PublicKey] | None = None,
+    issuers: dict[int, Issuer] | None = None,
+) -> ParsedCode:
     """Validate a scanner read. Plain barcodes are checked for shape; signed codes are
-    decoded and their signature checked against ``ticket_keys`` (event id -> key).
+    decoded and their signature checked against ``ticket_keys`` (event id -> key), and
+    device-issued codes against ``issuers`` (issuer number -> certified issuer).
 
-    Raises InvalidCode with a specific reason; never anything else.
+    Raises InvalidCode with a specific reason (UnknownSigner, UnknownIssuer and
+    RevokedIssuer are kinds of it); never anything else.
     """
     if len(raw) > MAX_CODE_LENGTH:
         raise InvalidCode(f"code too long ({len(raw)} characters)")
@@ -79,6 +105,8 @@ def parse_code(raw: str, ticket_keys: dict[str, Ed25519PublicKey] | None = None)
     if code.startswith(SIGNED_PREFIX):
         signed = _parse_signed(code, ticket_keys or {})
         return ParsedCode(barcode=signed.b, signed=signed)
+    if code.startswith(ISSUED_PREFIX):
+        return _parse_issued(code, issuers or {})
     if not code.isascii() or not code.isprintable():
         raise InvalidCode("code has characters no ticket barcode uses")
     if len(code) > MAX_PLAIN_LENGTH:
@@ -117,3 +145,47 @@ class UnknownSigner(InvalidCode):
     def __init__(self, ticket: SignedTicket) -> None:
         object.__setattr__(self, "reason", "signed by an event this gate does not serve")
         object.__setattr__(self, "ticket", ticket)
+
+
+def _parse_issued(code: str, issuers: dict[int, Issuer]) -> ParsedCode:
+    decoded = decode_issued(code)
+    if decoded is None:
+        raise InvalidCode("malformed device-issued ticket")
+    ticket = decoded.ticket
+    if not _PLAIN.fullmatch(ticket.b):
+        raise InvalidCode("device-issued ticket has a malformed barcode")
+    issuer = issuers.get(ticket.i)
+    if issuer is None:
+        raise UnknownIssuer(ticket)
+    if not decoded.verifies(issuer.public_key):
+        raise InvalidCode("signature of the issuing device does not verify")
+    if issuer.revoked_at is not None:
+        raise RevokedIssuer(ticket, issuer)
+    return ParsedCode(barcode=ticket.b, issued=ticket, issuer=issuer)
+
+
+@dataclass(frozen=True)
+class UnknownIssuer(InvalidCode):
+    """A well-formed device-issued ticket from an issuer this device holds no certificate
+    of (another event's kiosk, or one approved after this gate's last sync)."""
+
+    ticket: IssuedTicket | None = None
+
+    def __init__(self, ticket: IssuedTicket) -> None:
+        object.__setattr__(
+            self, "reason", f"issued by kiosk {ticket.i}, which this gate does not know (sync it)"
+        )
+        object.__setattr__(self, "ticket", ticket)
+
+
+@dataclass(frozen=True)
+class RevokedIssuer(InvalidCode):
+    """A device-issued ticket whose issuing device the server has revoked."""
+
+    ticket: IssuedTicket | None = None
+    issuer: Issuer | None = None
+
+    def __init__(self, ticket: IssuedTicket, issuer: Issuer) -> None:
+        object.__setattr__(self, "reason", f"the issuing kiosk {issuer.number} was revoked")
+        object.__setattr__(self, "ticket", ticket)
+        object.__setattr__(self, "issuer", issuer)

@@ -24,3 +24,8 @@ class ConflictKind(StrEnum):
     #: code the event's ticket key did not sign, or one naming another ticket); kept in the
     #: chain, not applied: the server never creates a ticket from a device's word
     UNVERIFIED_TICKET = "unverified_ticket"
+    #: a gate admitted a ticket a certified kiosk signed offline, but that kiosk has pushed
+    #: past the ticket's issue time and no sale of it arrived (a lost or forged sale)
+    ISSUED_TICKET_WITHOUT_SALE = "issued_ticket_without_sale"
+    #: a gate admitted a kiosk-signed ticket issued after the kiosk was revoked
+    REVOKED_ISSUER = "revoked_issuer"

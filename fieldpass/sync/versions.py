@@ -41,5 +41,8 @@ ENTITIES: frozenset[str] = frozenset(
         "raffle_prize",
         "rsu",
         "raffle_allocation",
+        # devices the server certified to issue tickets for the event (kiosk-signed
+        # tickets verify offline); a revoked one arrives as a tombstone
+        "issuer",
     }
 )

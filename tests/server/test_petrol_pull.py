@@ -88,14 +88,22 @@ def test_gate_pull_carries_no_pin_data_and_kiosk_gets_only_its_own(harness):
     raw, changes = _raw_pull_all(gate_device)
     for word in PIN_WORDS:
         assert word not in raw, word
-    assert {c["entity"] for c in changes} == {"event", "gate", "ticket"}
+    # the kiosks' issuer certificates (public keys) reach the gate too: it verifies the
+    # tickets they sign offline
+    assert {c["entity"] for c in changes} == {"event", "gate", "ticket", "issuer"}
     assert not any(c["entity"] in ("seat", "seat_block") for c in changes)
     assert harness.device("nobody").token is None  # enrolled but unapproved: no slice
 
     raw, changes = _raw_pull_all(kiosk)
     for word in PIN_WORDS[:-1]:
         assert word not in raw, word  # holders travel sealed only
-    assert {c["entity"] for c in changes} == {"event", "petrol_pin", "seat_block", "seat"}
+    assert {c["entity"] for c in changes} == {
+        "event",
+        "petrol_pin",
+        "seat_block",
+        "seat",
+        "issuer",
+    }
     pins = {c["key"]: c for c in changes if c["entity"] == "petrol_pin"}
     assert set(pins) == {early["id"], late["id"]}
     assert pins[early["id"]]["data"]["pin"] == "11111"

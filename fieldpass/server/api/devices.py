@@ -52,6 +52,7 @@ class DeviceApproveResource(Resource):
                 now=req.context.received_at,
                 pending_ttl_ms=self.config.enroll_pending_ttl_ms,
                 key=self.config.pii_key,
+                signing_key=self.config.signing_key,
             ),
         )
 

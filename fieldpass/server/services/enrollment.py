@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fieldpass.server import schema
 from fieldpass.server.db import reading
 from fieldpass.server.errors import ApiError, not_found
-from fieldpass.server.services import changes, pins, raffles
+from fieldpass.server.services import changes, issuers, pins, raffles
 from fieldpass.server.services.auth import new_token, token_hash
 from fieldpass.server.services.common import audit, clean_text
 from fieldpass.server.services.events import require_event
@@ -300,6 +300,7 @@ def device_view(row: Any) -> dict[str, Any]:
         "clock_offset_ms": row.clock_offset_ms,
         "round_trip_ms": row.round_trip_ms,
         "key_fingerprint": key_fingerprint(row.public_key),
+        "issuer_number": row.issuer_number,
     }
 
 
@@ -358,6 +359,7 @@ def approve(
     now: int,
     pending_ttl_ms: int,
     key: bytes | None = None,
+    signing_key: Ed25519PrivateKey | None = None,
 ) -> dict[str, Any]:
     """Assign a pending device to the organization and event.
 
@@ -379,7 +381,7 @@ def approve(
             raise ApiError(
                 "invalid", f"device {device.name!r} is a {device.role}: event_id is required"
             )
-        require_event(conn, org_id, body.event_id)
+        event = require_event(conn, org_id, body.event_id)
         if body.gate_id is not None:
             gate = conn.execute(
                 sa.select(schema.gates.c.id).where(
@@ -403,6 +405,8 @@ def approve(
             initial = pins.initial_pin_changes(
                 conn, org_id, body.event_id, device.id, key=key, now=now
             )
+            if signing_key is not None:  # the kiosk signs the tickets it issues offline
+                initial.append(issuers.certify(conn, device, event, signing_key, now=now))
             changes.emit(conn, org_id, initial, now)
         audit(
             conn,
@@ -471,6 +475,7 @@ def revoke(
         conn.execute(
             sa.update(d).where(d.c.id == device_id).values(status="revoked", revoked_at=now)
         )
+        changes.emit(conn, org_id, issuers.revoked(conn, device, now=now), now)
         audit(conn, org_id=org_id, actor=actor, action="device.revoke", subject=device_id, at=now)
         row = conn.execute(sa.select(d).where(d.c.id == device_id)).one()
     return device_view(row)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError
-from fieldpass.server.services import changes, conflicts, petrol_events, raffle_ingest
+from fieldpass.server.services import changes, conflicts, issuers, petrol_events, raffle_ingest
 from fieldpass.server.services.assignment import assignment_problem, wrong_assignment_row
 from fieldpass.server.services.common import audit, dumps, insert_rows
 from fieldpass.server.services.enrollment import check_protocol
@@ -34,7 +34,7 @@ from fieldpass.sync.checkin import (
     decide,
 )
 from fieldpass.sync.clock import Clock, estimate_offset, to_iso
-from fieldpass.sync.codes import InvalidCode, SignedTicket, parse_code
+from fieldpass.sync.codes import InvalidCode, Issuer, parse_code
 from fieldpass.sync.conflicts import ConflictKind
 from fieldpass.sync.events import (
     GENESIS_HASH,
@@ -440,7 +440,7 @@ def _apply_scans(
     scan_rows = []
     admission_rows = []
     new_changes: list[changes.NewChange] = []
-    signed_tickets: dict[tuple[str, str], SignedTicket] = {}
+    signed_tickets: dict[tuple[str, str], dict[str, Any]] = {}
     for event, payload in scans:
         if event.seq in unverified:
             continue
@@ -515,17 +515,23 @@ def _apply_scans(
 
 def _check_signed_scans(
     conn: sa.Connection, event_row: Any, scans: list[tuple[Event, ScanPayload]]
-) -> tuple[dict[int, SignedTicket], dict[int, str]]:
-    """Verify every signed-ticket scan against the event's ticket key.
+) -> tuple[dict[int, dict[str, Any]], dict[int, tuple[str, str]]]:
+    """Verify every signed-ticket scan: an event-signed code (FP1) against the event's
+    ticket key, a kiosk-signed one (FP2) against the kiosk's registered key.
 
-    Returns (seq -> verified ticket, seq -> why the scan is refused). A scan from a device
-    older than ``signed_code`` carries no code: it stands as a plain scan when the server
-    already holds its ticket (nothing is created from it) and is refused otherwise.
+    Returns (seq -> the ticket's row values from the verified code, seq -> (conflict kind,
+    why the scan is refused)). A scan from a device older than ``signed_code`` carries no
+    code: it stands as a plain scan when the server already holds its ticket (nothing is
+    created from it) and is refused otherwise. A kiosk-signed ticket issued after its
+    kiosk was revoked is refused as ``revoked_issuer``.
     """
-    verified: dict[int, SignedTicket] = {}
-    refused: dict[int, str] = {}
+    verified: dict[int, dict[str, Any]] = {}
+    refused: dict[int, tuple[str, str]] = {}
     legacy: dict[int, str] = {}
+    unverified = ConflictKind.UNVERIFIED_TICKET.value
     keys = {event_row.id: signing.public_key_from_text(event_row.ticket_public_key)}
+    known_issuers: dict[int, issuers.KnownIssuer] = {}
+    as_issuers: dict[int, Issuer] | None = None
     for event, payload in scans:
         if not payload.signed:
             continue
@@ -533,18 +539,46 @@ def _check_signed_scans(
             if payload.moved is not None and payload.barcode:
                 legacy[event.seq] = payload.barcode
             continue
+        if as_issuers is None:  # revocation is judged below, against the issue time
+            known_issuers = issuers.of_event(conn, event_row.id)
+            as_issuers = {
+                number: Issuer(number, k.device_id, k.public_key, event_row.id, 0, 2**62)
+                for number, k in known_issuers.items()
+            }
         try:
-            parsed = parse_code(payload.signed_code, keys)
+            parsed = parse_code(payload.signed_code, keys, as_issuers)
         except InvalidCode as exc:
-            refused[event.seq] = f"signed code refused: {exc.reason}"
+            refused[event.seq] = (unverified, f"signed code refused: {exc.reason}")
             continue
-        ticket = parsed.signed
-        if ticket is None:
-            refused[event.seq] = "signed is set but the code is a plain barcode"
-        elif ticket.b != payload.barcode or ticket.e != payload.event_id:
-            refused[event.seq] = "the signed code names another ticket than the scan"
+        if parsed.barcode != payload.barcode or payload.event_id != event_row.id:
+            refused[event.seq] = (unverified, "the signed code names another ticket than the scan")
+        elif parsed.signed is not None:
+            ticket = parsed.signed
+            verified[event.seq] = {
+                "sector": ticket.s,
+                "row": ticket.r,
+                "seat": ticket.n,
+                "holder": ticket.h,
+            }
+        elif parsed.issued is not None and parsed.issuer is not None:
+            issued, issuer = parsed.issued, known_issuers[parsed.issuer.number]
+            if issuer.revoked_at is not None and issued.t * 1000 >= issuer.revoked_at:
+                refused[event.seq] = (
+                    ConflictKind.REVOKED_ISSUER.value,
+                    f"issued by kiosk {issued.i} after it was revoked at "
+                    f"{to_iso(issuer.revoked_at)}",
+                )
+                continue
+            verified[event.seq] = {
+                "sector": issued.s,
+                "row": issued.r,
+                "seat": issued.n,
+                "holder": issued.h,
+                "issued_by": issuer.device_id,
+                "issued_at": issued.t * 1000,
+            }
         else:
-            verified[event.seq] = ticket
+            refused[event.seq] = (unverified, "signed is set but the code is a plain barcode")
     if legacy:
         t = schema.tickets
         held = set(
@@ -557,17 +591,19 @@ def _check_signed_scans(
         for seq, barcode in legacy.items():
             if barcode not in held:
                 refused[seq] = (
+                    unverified,
                     "no signed code to verify a ticket the server does not hold"
-                    " (device software older than the server)"
+                    " (device software older than the server)",
                 )
     return verified, refused
 
 
 def _unverified_row(
-    device: Any, event: Event, payload: ScanPayload, problem: str, now: int
+    device: Any, event: Event, payload: ScanPayload, refusal: tuple[str, str], now: int
 ) -> dict[str, Any]:
+    kind, problem = refusal
     return {
-        "kind": ConflictKind.UNVERIFIED_TICKET.value,
+        "kind": kind,
         "organization_id": device.organization_id,
         "event_id": device.event_id,
         "subject": (payload.barcode or payload.code)[:200],
@@ -575,16 +611,17 @@ def _unverified_row(
         "details": dumps(
             {"device_id": device.id, "seq": event.seq, "result": payload.result, "problem": problem}
         ),
-        "dedup_key": f"unverified_ticket:{device.id}:{event.seq}",
+        "dedup_key": f"{kind}:{device.id}:{event.seq}",
         "created_at": now,
     }
 
 
 def _create_signed_tickets(
-    conn: sa.Connection, signed: dict[tuple[str, str], SignedTicket], now: int
+    conn: sa.Connection, signed: dict[tuple[str, str], dict[str, Any]], now: int
 ) -> list[changes.NewChange]:
-    """Tickets admitted from a verified signed code the server does not hold (issued after
-    the backup it was restored from): store them from the code's own data."""
+    """Tickets admitted from a verified signed code the server does not hold: issued after
+    the backup it was restored from (FP1), or sold by a kiosk whose sale has not arrived
+    yet (FP2: kept with ``issued_by`` until it does). Stored from the code's own data."""
     if not signed:
         return []
     t = schema.tickets
@@ -599,19 +636,21 @@ def _create_signed_tickets(
                 ).scalars()
             )
     rows = []
-    for (event_id, barcode), ticket in signed.items():
+    for (event_id, barcode), values in signed.items():
         if (event_id, barcode) in known:
             continue
         rows.append(
             {
                 "event_id": event_id,
                 "barcode": barcode,
-                "sector": ticket.s[:50],
-                "row": ticket.r[:20],
-                "seat": ticket.n[:20],
-                "holder": ticket.h[:200],
+                "sector": values["sector"][:50],
+                "row": values["row"][:20],
+                "seat": values["seat"][:20],
+                "holder": values["holder"][:200],
                 "status": "VALID",
                 "status_reason": "",
+                "issued_by": values.get("issued_by"),
+                "issued_at": values.get("issued_at"),
             }
         )
     if not rows:

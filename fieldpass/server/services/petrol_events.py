@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from fieldpass.server import schema
 from fieldpass.server.errors import ApiError, not_found
-from fieldpass.server.services import changes, conflicts, petrol_sales, seats
+from fieldpass.server.services import changes, conflicts, issuers, petrol_sales, seats
 from fieldpass.server.services.common import audit, clean_text, dumps, loads
 from fieldpass.server.services.tickets import revoke_in
 from fieldpass.sync.conflicts import ConflictKind
@@ -83,6 +83,11 @@ def apply(
             count, new = _release(conn, device, event, payload, received_at)
             raised += count
             out += new
+    if items:
+        pushed_up_to = max(event.device_time for event, _ in items) + offset
+        raised += conflicts.record(
+            conn, issuers.missing_sales(conn, device, pushed_up_to, now=received_at)
+        )
     return raised, out
 
 

@@ -88,13 +88,21 @@ def _apply_sale(
     # tickets first: they are what the customer holds
     t = schema.tickets
     barcodes = [ticket.barcode for ticket in payload.tickets]
-    taken = set(
+    existing = conn.execute(
+        sa.select(t.c.barcode, t.c.issued_by, t.c.sale_arrived_at).where(
+            t.c.event_id == payload.event_id, t.c.barcode.in_(barcodes)
+        )
+    ).all()
+    # a ticket a gate admitted from this kiosk's signed code before the sale came: the
+    # sale is the one it was waiting for, not a barcode taken
+    awaited = {b for b, by, arrived in existing if by == device.id and arrived is None}
+    taken = {b for b, _by, _arrived in existing} - awaited
+    if awaited:
         conn.execute(
-            sa.select(t.c.barcode).where(
-                t.c.event_id == payload.event_id, t.c.barcode.in_(barcodes)
-            )
-        ).scalars()
-    )
+            sa.update(t)
+            .where(t.c.event_id == payload.event_id, t.c.barcode.in_(awaited))
+            .values(sale_arrived_at=received_at, updated_at=received_at)
+        )
     rows = [
         {
             "event_id": payload.event_id,
@@ -107,7 +115,7 @@ def _apply_sale(
             "status_reason": "",
         }
         for ticket in payload.tickets
-        if ticket.barcode not in taken
+        if ticket.barcode not in taken and ticket.barcode not in awaited
     ]
     if taken:
         problems.append(f"barcode(s) already taken: {', '.join(sorted(taken))}")
