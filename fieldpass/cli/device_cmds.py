@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from fieldpass.device.enrollment import ROLES, enroll, refresh_enrollment
 from fieldpass.device.errors import DeviceError
 from fieldpass.device.home import DeviceHome
 from fieldpass.device.identity import DeviceIdentity
+from fieldpass.device.peer_exchange import PEERS_META, PeerExchange
 from fieldpass.device.recovery import recover, recovery_summary
 from fieldpass.sync.answers import key_fingerprint
 from fieldpass.sync.checkin import ScanMode
@@ -28,6 +32,27 @@ home_option = click.option(
     help="Device home directory (default: $FIELDPASS_HOME, else the user data dir).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def peer_options(command: Any) -> Any:
+    """--peers / --listen / --discover: the gate's LAN exchange of admissions."""
+    command = click.option(
+        "--discover",
+        is_flag=True,
+        help="Also find the event's other gates on the local network (UDP broadcast).",
+    )(command)
+    command = click.option(
+        "--listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="Where this gate's peers reach it, e.g. 0.0.0.0:8790.",
+    )(command)
+    return click.option(
+        "--peers",
+        default=None,
+        metavar="HOST:PORT,...",
+        help="Gates of the same event to exchange admissions with over the LAN.",
+    )(command)
 
 
 def _open(home: DeviceHome, require_approved: bool = True) -> DeviceContext:
@@ -460,6 +485,7 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
     try:
         status = ctx.store.status()
         raffle = ctx.raffle.status() if ctx.identity.role == "rsu" else None
+        peers_text = ctx.store.get_meta(PEERS_META)
     finally:
         ctx.close()
     identity = ctx.identity
@@ -487,6 +513,7 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
         "device_key_fingerprint": key_fingerprint(identity.public_key)
         if identity.public_key
         else None,
+        "peers": json.loads(peers_text) if peers_text else [],
         "event_id": identity.event_id,
         "gate_id": identity.gate_id,
         "tickets": status.tickets,
@@ -523,17 +550,22 @@ def status_cmd(home_dir: str | None, as_json: bool) -> None:
     help="Petrol kiosk: minutes seats stay reserved while a sale is completed (kept for "
     "later runs; default 5).",
 )
+@peer_options
 def run_cmd(
     home_dir: str | None,
     scanner: str,
     printer_spec: str | None,
     reservation_minutes: int | None,
+    peers: str | None,
+    listen: str | None,
+    discover: bool,
 ) -> None:
     """Open the kiosk app of this device's role: the petrol kiosk, the RSU or the gate."""
     from fieldpass.drivers.errors import DriverError
 
     ctx = _open(DeviceHome.resolve(home_dir))
     try:
+        exchange = _peer_exchange(ctx, peers, listen, discover)
         if reservation_minutes is not None:
             if ctx.identity.role != "petrol":
                 raise CliError("--reservation-minutes is a petrol kiosk setting")
@@ -549,10 +581,62 @@ def run_cmd(
         else:
             from fieldpass.kiosk.app import run_gate_app
 
-            run_gate_app(ctx, scanner, printer_spec)
+            run_gate_app(ctx, scanner, printer_spec, peers=exchange)
     except DriverError as exc:
         raise CliError(exc.message) from exc
     finally:
+        ctx.close()
+
+
+def _peer_exchange(
+    ctx: DeviceContext, peers: str | None, listen: str | None, discover: bool
+) -> PeerExchange | None:
+    """The gate's LAN exchange as configured (None when no option asks for one)."""
+    if not (peers or listen or discover):
+        return None
+    if ctx.identity.role != "gate":
+        raise CliError("--peers, --listen and --discover are for gates")
+    if discover and not listen:
+        raise CliError("--discover needs --listen HOST:PORT (peers must reach this gate)")
+    addresses = [p for p in (peers or "").split(",") if p.strip()]
+    try:
+        return PeerExchange(
+            ctx.store, ctx.identity, peers=addresses, listen=listen, discover=discover
+        )
+    except DeviceError as exc:
+        raise CliError(exc.message) from exc
+
+
+@device.command("peers")
+@home_option
+@peer_options
+def peers_cmd(home_dir: str | None, peers: str | None, listen: str | None, discover: bool) -> None:
+    """Exchange admissions with the event's other gates over the LAN, without the app
+    (until stopped): what `device run` does beside the screen. Scans made meanwhile by
+    `fieldpass device scan` on this gate reach the peers within about a second."""
+    if not listen and not peers and not discover:
+        raise CliError("give --listen HOST:PORT and/or --peers HOST:PORT,...")
+    ctx = _open(DeviceHome.resolve(home_dir))
+    exchange = _peer_exchange(ctx, peers, listen, discover)
+    if exchange is None:  # pragma: no cover - the options were checked above
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        exchange.start()
+    except OSError as exc:
+        ctx.close()
+        raise CliError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    click.echo(
+        f"exchanging admissions with {len(exchange.stats.peers)} peer(s)"
+        + (f", listening on {listen}" if listen else ""),
+        err=True,
+    )
+    try:
+        stop.wait()
+    finally:
+        exchange.stop()
         ctx.close()
 
 

@@ -203,6 +203,7 @@ def refresh_enrollment(
             gate_id=answer.gate_id,
             raffle_id=answer.raffle_id,
             certificate=answer.certificate,
+            certificate_issued_at=answer.certificate_issued_at,
             role=answer.role,
             name=answer.name,
         )

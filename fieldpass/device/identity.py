@@ -30,7 +30,8 @@ class DeviceIdentity:
     organization_id: str | None = None
     event_id: str | None = None
     gate_id: str | None = None
-    certificate: str | None = None
+    certificate: str | None = None  # the server's signature over this DeviceCertificate
+    certificate_issued_at: int | None = None
     server_public_key: str | None = None
     code: str | None = None  # enrollment code the admin approves
     public_key: str | None = None

@@ -787,6 +787,15 @@ class Store:
         self.set_meta(**{ASSIGNMENT: assignment})
         return changed
 
+    def record_peer_admissions(self, rows: list[tuple]) -> int:
+        """Admissions another gate of the event made and sent over the LAN (already
+        verified); returns how many were new. Keys are the server's (``device:seq``), so
+        the same admission pulled later is not counted twice."""
+        if not rows:
+            return 0
+        with self.transaction() as conn:
+            return conn.executemany(_ADMISSION_INSERT, rows).rowcount
+
     # -- reads used by the gate ------------------------------------------------------------
 
     def ticket(self, barcode: str) -> tuple | None:

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from fieldpass.device.context import DeviceContext
+from fieldpass.device.peer_exchange import PeerExchange
 from fieldpass.drivers.errors import DriverError
 from fieldpass.drivers.printers import Document, Printer, PrinterStatus, render_text
 from fieldpass.drivers.scanners import Scanner, make_scanner
@@ -108,6 +109,7 @@ class GateApp(DeviceApp):
         status_interval: float = 1.0,
         printer: Printer | None = None,
         printer_status_interval: float = PRINTER_STATUS_INTERVAL_S,
+        peers: PeerExchange | None = None,
     ) -> None:
         super().__init__(
             ctx,
@@ -127,6 +129,7 @@ class GateApp(DeviceApp):
             on_status=self._scanner_status,
         )
         self.scanner_spec = scanner_spec
+        self.peers = peers  # LAN exchange of admissions with the event's other gates
         self.bells_rung = 0
         self.last_outcome: Any = None
         self.last_sync: Any = None
@@ -151,6 +154,14 @@ class GateApp(DeviceApp):
     def start_role(self) -> None:
         self.start_status_read()
         self._open_scanner()
+        if self.peers is not None:
+            self._start_peers()
+
+    @work(thread=True, group="peers", exit_on_error=False, description="start LAN exchange")
+    def _start_peers(self) -> None:
+        # Binding the port and starting its threads: off the UI; they only touch the store.
+        if self.peers is not None:
+            self.peers.start()
 
     @work(thread=True, group="scanner", exit_on_error=False, description="open scanner")
     def _open_scanner(self) -> None:
@@ -159,6 +170,8 @@ class GateApp(DeviceApp):
 
     def release_devices(self) -> None:
         self.scanner.close()
+        if self.peers is not None:
+            self.peers.stop()
         super().release_devices()
 
     # -- scanning --------------------------------------------------------------------------
@@ -274,6 +287,9 @@ class GateApp(DeviceApp):
 
     def scanner_text(self) -> str:
         return self.scanner_spec
+
+    def peers_seen(self) -> tuple[int, int] | None:
+        return None if self.peers is None else self.peers.reachable()
 
     def show_status_line(self, text: str, online: bool) -> None:
         self.gate_screen.show_status(text, online)

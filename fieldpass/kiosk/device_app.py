@@ -131,6 +131,10 @@ class DeviceApp(App[None]):
         """The status bar's second line (the role's totals)."""
         return ""
 
+    def peers_seen(self) -> tuple[int, int] | None:
+        """(reachable, known) LAN peers for the status bar; None: no LAN exchange."""
+        return None
+
     def scanner_text(self) -> str:
         """The scanner named on the status line ("" for a device without one)."""
         return ""
@@ -247,7 +251,7 @@ class DeviceApp(App[None]):
             if self.printer is not None and self.SHOWS_PRINTER
             else None
         )
-        text = present_status(status, self.tz, self.scanner_text(), printer)
+        text = present_status(status, self.tz, self.scanner_text(), printer, self.peers_seen())
         self.show_status_line(text, bool(status.online))
 
     # -- the receipt printer -----------------------------------------------------------------

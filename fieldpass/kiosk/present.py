@@ -122,11 +122,18 @@ SYNC_TROUBLE = {
 }
 
 
-def present_status(status: Any, tz: tzinfo | None, scanner: str, printer: str | None = None) -> str:
+def present_status(
+    status: Any,
+    tz: tzinfo | None,
+    scanner: str,
+    printer: str | None = None,
+    peers: tuple[int, int] | None = None,
+) -> str:
     """The always-visible sync line: online state, unsynced count, last good sync.
 
     ``scanner`` is left out when empty (the petrol kiosk has none); ``printer`` (from
-    ``present_printer``) is appended only when a printer is configured.
+    ``present_printer``) is appended only when a printer is configured; ``peers`` (reachable,
+    known) only when the gate exchanges admissions over the LAN.
     """
     online = "ONLINE" if status.online else "OFFLINE"
     trouble = SYNC_TROUBLE.get(getattr(status, "last_error_code", None) or "")
@@ -134,6 +141,8 @@ def present_status(status: Any, tz: tzinfo | None, scanner: str, printer: str | 
         online = f"{online} │ {trouble}"
     last = "never" if status.last_sync_at is None else format_clock(status.last_sync_at, tz)
     line = f"{online} │ unsynced {status.unsynced} │ last sync {last}"
+    if peers is not None:
+        line += f" │ LAN peers {peers[0]}/{peers[1]}"
     if scanner:
         line += f" │ scanner {scanner}"
     return f"{line} │ {printer}" if printer else line
