@@ -320,7 +320,14 @@ def redeem_cmd(
     finally:
         ctx.close()
     tickets = [
-        {"barcode": t.barcode, "holder": t.holder, "sector": t.sector, "row": t.row, "seat": t.seat}
+        {
+            "barcode": t.barcode,
+            "holder": t.holder,
+            "sector": t.sector,
+            "row": t.row,
+            "seat": t.seat,
+            "code": t.qr_text,  # what the ticket's QR carries (kiosk-signed when certified)
+        }
         for t in sale.tickets
     ]
     money = {

@@ -8,7 +8,9 @@ rewrite any answer body, ``tamper_request`` any request (method, path and body),
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,6 +34,12 @@ class LossyProxy:
         self.recorded: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
         #: a path prefix whose recorded answer is served again instead of a fresh one
         self.replay: str | None = None
+        #: a lossy link: each request is dropped (connection closed, no answer) with
+        #: probability ``drop_rate`` and delayed by up to ``max_delay_s`` (seeded)
+        self.drop_rate = 0.0
+        self.max_delay_s = 0.0
+        self.random = random.Random(12)
+        self.dropped = 0
         self.hold_pushes = False
         self.push_committed = threading.Event()
         self._release = threading.Event()
@@ -48,6 +56,12 @@ class LossyProxy:
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 path = self.path
+                if proxy.max_delay_s:
+                    time.sleep(proxy.random.uniform(0, proxy.max_delay_s))
+                if proxy.drop_rate and proxy.random.random() < proxy.drop_rate:
+                    proxy.dropped += 1
+                    self.close_connection = True
+                    return  # as if the network lost it
                 if proxy.replay is not None and path.startswith(proxy.replay):
                     status, answer_headers, content = proxy.recorded[proxy.replay]
                     self._answer(status, answer_headers, content)
