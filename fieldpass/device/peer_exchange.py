@@ -16,9 +16,11 @@ import contextlib
 import json
 import logging
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -52,6 +54,7 @@ PEERS_META = "peers"  # the last known peer states, for `device status`
 DISCOVERY_PORT = 47474
 RETRY_S = 0.5  # an unreachable peer is tried again after this
 HEARTBEAT_S = 5.0  # a peer with nothing new hears from us this often
+MAX_PARALLEL_SENDS = 16  # peers sent to at once (one request per peer at a time)
 _batch_decoder = msgspec.json.Decoder(PeerBatch)
 _ack_decoder = msgspec.json.Decoder(PeerAck)
 _encoder = msgspec.json.Encoder()
@@ -144,6 +147,7 @@ class PeerExchange:
         self.discover = discover
         self.discovery_address = discovery_address
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._server: ThreadingHTTPServer | None = None
@@ -172,6 +176,7 @@ class PeerExchange:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -284,66 +289,81 @@ class PeerExchange:
     # -- sending -----------------------------------------------------------------------------
 
     def _send_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.send_once()
-            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
-                log.exception("peer exchange round failed")
-            self._publish()
-            self._stop.wait(self.interval_s)
+        """Every interval, each peer not already being sent to gets its own request in the
+        pool, so one slow or lost peer never holds up the others."""
+        in_flight: dict[str, Future[int]] = {}
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_SENDS, thread_name_prefix="peer") as pool:
+            while not self._stop.is_set():
+                last = self.store.last_seq()
+                offset = self.store.get_meta(CLOCK_OFFSET_MS) or 0
+                with self._lock:
+                    states = list(self.stats.peers.values())
+                for state in states:
+                    running = in_flight.get(state.address)
+                    if running is not None and not running.done():
+                        continue
+                    in_flight[state.address] = pool.submit(self._send_to, state, last, offset)
+                self._publish()
+                self._wake.wait(self.interval_s)
+                self._wake.clear()
+
+    def poke(self) -> None:
+        """A scan was just recorded in this process: send it now, not at the next tick."""
+        self._wake.set()
 
     def send_once(self) -> int:
-        """One round: every peer gets the admitting scans it has not acknowledged (at most
-        MAX_PEER_EVENTS); a peer with nothing new gets an empty batch now and then, which
-        keeps its reachability current; an unreachable one is retried every few seconds.
-        Returns the events sent."""
+        """One round to every peer in turn (what the loop does in parallel); returns the
+        events sent."""
         with self._lock:
             states = list(self.stats.peers.values())
         last = self.store.last_seq()
         offset = self.store.get_meta(CLOCK_OFFSET_MS) or 0
+        return sum(self._send_to(state, last, offset) for state in states)
+
+    def _send_to(self, state: PeerState, last: int, offset: int) -> int:
+        """The admitting scans ``state``'s peer has not acknowledged (at most
+        MAX_PEER_EVENTS); with nothing new, an empty batch now and then, which keeps its
+        reachability current; an unreachable peer is retried after RETRY_S."""
         now = time.monotonic()
-        sent = 0
-        for state in states:
-            behind = state.sent_seq < last
-            if now < state.next_try_at or (not behind and now < state.next_heartbeat_at):
-                continue
+        behind = state.sent_seq < last
+        if now < state.next_try_at or (not behind and now < state.next_heartbeat_at):
+            return 0
+        try:
             window = (
                 self.store.events_after(self.identity.device_id, state.sent_seq, MAX_PEER_EVENTS)
                 if behind
                 else []
             )
-            events = [e for e in window if e.kind == "scan" and e.payload.get("moved")]
-            batch = PeerBatch(
-                protocol=PEER_PROTOCOL,
-                sender=self.credential,
-                clock_offset_ms=offset,
-                events=events,
+        except sqlite3.Error:
+            log.exception("cannot read the outbox for the LAN exchange")
+            return 0
+        events = [e for e in window if e.kind == "scan" and e.payload.get("moved")]
+        batch = PeerBatch(
+            protocol=PEER_PROTOCOL, sender=self.credential, clock_offset_ms=offset, events=events
+        )
+        body = _encoder.encode(batch)
+        try:
+            response = self._http.post(
+                f"http://{state.address}{PEER_PATH}",
+                content=body,
+                headers={"Content-Type": "application/json"},
             )
-            body = _encoder.encode(batch)
-            try:
-                response = self._http.post(
-                    f"http://{state.address}{PEER_PATH}",
-                    content=body,
-                    headers={"Content-Type": "application/json"},
-                )
-                ok = response.status_code == 200
-                error = None if ok else f"HTTP {response.status_code}: {response.text[:120]}"
-            except httpx.HTTPError as exc:
-                ok, error = False, f"unreachable: {type(exc).__name__}"
-            with self._lock:
-                state.reachable, state.last_error = ok, error
-                if ok:
-                    state.sent_seq = window[-1].seq if window else state.sent_seq
-                    state.last_ok_at = self.clock()
-                    state.next_try_at = 0.0
-                    state.next_heartbeat_at = now + HEARTBEAT_S
-                    self.stats.sent_events += len(events)
-                    self.stats.sent_bytes += len(body)
-                else:
-                    state.next_try_at = now + RETRY_S
-            if ok:
-                sent += len(events)
-        return sent
+            ok = response.status_code == 200
+            error = None if ok else f"HTTP {response.status_code}: {response.text[:120]}"
+        except httpx.HTTPError as exc:
+            ok, error = False, f"unreachable: {type(exc).__name__}"
+        with self._lock:
+            state.reachable, state.last_error = ok, error
+            if not ok:
+                state.next_try_at = now + RETRY_S
+                return 0
+            state.sent_seq = window[-1].seq if window else state.sent_seq
+            state.last_ok_at = self.clock()
+            state.next_try_at = 0.0
+            state.next_heartbeat_at = now + HEARTBEAT_S
+            self.stats.sent_events += len(events)
+            self.stats.sent_bytes += len(body)
+        return len(events)
 
     def _publish(self) -> None:
         """Peer states into the store every few seconds, for `device status`."""

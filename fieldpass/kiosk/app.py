@@ -216,6 +216,8 @@ class GateApp(DeviceApp):
         except Exception as exc:
             # Re-raised with the code attached so the one failure handler can name it.
             raise ScanFailed(code, exc) from exc
+        if self.peers is not None and outcome.seq is not None:
+            self.peers.poke()  # the other gates hear of an admission at once
         counters = self.ctx.gate.counters()
         status = self.ctx.store.status()
         self.post_message(ScanDecided(outcome, source, counters, status))

@@ -13,12 +13,16 @@ from textual.keys import _character_to_key
 from textual.widgets import Input, OptionList
 
 from fieldpass.device.gate import GateService
+from fieldpass.device.peer_exchange import PeerExchange
 from fieldpass.device.sync_client import SyncClient
 from fieldpass.kiosk.app import DEMO_BAD_CODES, GateApp, demo_scan_codes, make_gate_app
 from fieldpass.kiosk.screens.gate import CodeInput
 from fieldpass.kiosk.screens.search import SearchScreen
+from fieldpass.sync import signing
 from fieldpass.sync.checkin import ScanMode, ScanResult
+from fieldpass.sync.messages import DeviceCertificate, certificate_bytes
 from tests.device.fake_server import FakeServer
+from tests.e2e.conftest import free_port
 
 from .conftest import TICKETS
 from .helpers import enter_code, settle, type_code
@@ -389,3 +393,27 @@ async def test_a_ticket_scanned_while_searching_is_its_own_scan(device, clock):
         await settle(pilot, app)
         assert not isinstance(app.screen, SearchScreen)
         assert app.last_outcome.holder == "Ivan Kovač"
+
+
+async def test_the_status_bar_counts_the_lan_peers_it_reaches(device, clock):
+    server_key = signing.generate_private_key()
+    certificate = DeviceCertificate(
+        device_id=device.identity.device_id,
+        public_key=signing.public_key_text(device.key),
+        role="gate",
+        organization_id="org-1",
+        issued_at=1,
+    )
+    identity = replace(
+        device.identity,
+        public_key=certificate.public_key,
+        server_public_key=signing.public_key_text(server_key),
+        certificate=signing.sign(server_key, certificate_bytes(certificate)),
+        certificate_issued_at=1,
+    )
+    exchange = PeerExchange(device.store, identity, peers=[f"127.0.0.1:{free_port()}"])
+    app = gate_app(replace(device, identity=identity), peers=exchange)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot, app)
+        app.refresh_status_bar()
+        assert "LAN peers 0/1" in app.gate_screen.text_of("#status-bar")
