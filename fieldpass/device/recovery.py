@@ -69,7 +69,14 @@ def recover(
             "bad_response",
             f"the server's copy of this device's events does not verify ({exc}): nothing changed",
         ) from None
-    salvaged = _salvage(home.store_path, identity.device_id, public, from_server)
+    salvaged = max(
+        (
+            _salvage(path, identity.device_id, public, from_server)
+            for path in _old_stores(home.store_path)
+        ),
+        key=len,
+        default=[],
+    )
     set_aside = _set_aside(home.store_path)
     events = from_server + salvaged
     store = Store.open(home.store_path, clock)
@@ -190,6 +197,17 @@ def _salvage(path: Path, device_id: str, public_key: Any, held: list[Event]) -> 
         kept.append(event)
         previous = event.hash
     return kept
+
+
+def _old_stores(path: Path) -> list[Path]:
+    """The store and every copy an earlier recovery set aside (one cut short by a kill
+    may have moved the damaged store before rebuilding): unsent events may be in any."""
+    copies = [
+        p
+        for p in path.parent.glob(f"{path.name}.damaged-*")
+        if not p.name.endswith(("-wal", "-shm"))
+    ]
+    return [path, *sorted(copies, reverse=True)]
 
 
 def _set_aside(path: Path) -> Path | None:

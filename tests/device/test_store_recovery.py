@@ -218,3 +218,15 @@ def test_a_recovered_rsu_never_sells_a_number_it_sold_before(server, tmp_path):
         again.close()
     counts = server.admin("GET", f"/v1/raffles/{raffle_id}")["counts"]
     assert (counts["sold"], counts["voided"]) == (6, 3)
+
+
+def test_a_recovery_cut_short_after_setting_the_store_aside_still_keeps_unsent_events(gate):
+    home, http = gate
+    ctx = open_device(home, http=http)
+    assert ctx.gate.check_in("TKT00006").result is ScanResult.VALID  # never pushed
+    ctx.close()
+    _checkpoint(home)
+    # what a kill -9 right after the old store was moved aside leaves behind
+    home.store_path.rename(home.store_path.with_name("store.sqlite.damaged-20260101T000000"))
+    report = recover(home, http=http)
+    assert (report.from_server, report.salvaged, report.lost) == (3, 1, 0)
